@@ -1,0 +1,1 @@
+//! Integration tests of the `alq` binary: what a user sees (exit codes, messages, files).

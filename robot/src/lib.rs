@@ -1,0 +1,4 @@
+//! The alq robot: the workflow engine that `alq run` and robots share, and its actions.
+
+pub mod actions;
+pub mod engine;

@@ -1,0 +1,1 @@
+//! Non-browser actions: http, files, CSV, JSON, email, shell.

@@ -1,0 +1,1 @@
+//! Browser actions against real Chromium.

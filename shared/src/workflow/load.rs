@@ -1,0 +1,121 @@
+//! Loading workflow files from disk, with the files they `call`, refusing call cycles.
+
+use std::path::{Path, PathBuf};
+
+use super::error::{LocatedProblem, Problem};
+use super::parse::place;
+use super::{Action, Step, Workflow, WorkflowError, parse};
+
+/// A parsed and validated workflow with the place it was read from.
+#[derive(Debug, Clone)]
+pub struct LoadedWorkflow {
+    /// The workflow.
+    pub workflow: Workflow,
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// The folder of that file (`workflow.dir` in expressions).
+    pub dir: PathBuf,
+}
+
+/// Reads, parses and validates a workflow file and every file it calls by a fixed path.
+pub fn load(path: &Path) -> Result<LoadedWorkflow, WorkflowError> {
+    let mut stack = Vec::new();
+    load_checked(path, &mut stack)
+}
+
+/// Parses and validates a workflow held in memory; `path` is where it is said to live
+/// (its folder resolves relative paths and called workflows).
+pub fn load_str(path: &Path, source: &str) -> Result<LoadedWorkflow, WorkflowError> {
+    let mut stack = Vec::new();
+    from_source(path, source, &mut stack)
+}
+
+fn load_checked(path: &Path, stack: &mut Vec<PathBuf>) -> Result<LoadedWorkflow, WorkflowError> {
+    let source = std::fs::read_to_string(path).map_err(|e| WorkflowError {
+        problems: vec![LocatedProblem {
+            file: path.display().to_string(),
+            line: None,
+            column: None,
+            problem: Problem::new("", format!("cannot read the workflow file: {e}")),
+        }],
+    })?;
+    from_source(path, &source, stack)
+}
+
+fn from_source(
+    path: &Path,
+    source: &str,
+    stack: &mut Vec<PathBuf>,
+) -> Result<LoadedWorkflow, WorkflowError> {
+    let file = path.display().to_string();
+    let workflow = parse(&file, source)?;
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    stack.push(canonical);
+    let mut problems = Vec::new();
+    let mut calls = Vec::new();
+    collect_calls(&workflow.steps, "steps", &mut calls);
+    for (step_path, target) in calls {
+        let target_path = dir.join(&target);
+        let canonical = std::fs::canonicalize(&target_path).unwrap_or(target_path.clone());
+        if let Some(start) = stack.iter().position(|p| *p == canonical) {
+            let cycle: Vec<String> =
+                stack[start..].iter().chain([&canonical]).map(|p| p.display().to_string()).collect();
+            problems.push(place(
+                &file,
+                source,
+                Problem::new(
+                    format!("{step_path}.workflow"),
+                    format!("`call` cycle: {}", cycle.join(" -> ")),
+                ),
+            ));
+            continue;
+        }
+        if let Err(error) = load_checked(&target_path, stack) {
+            problems.push(place(
+                &file,
+                source,
+                Problem::new(format!("{step_path}.workflow"), format!("the called workflow `{target}` is not valid")),
+            ));
+            problems.extend(error.problems);
+        }
+    }
+    stack.pop();
+    if problems.is_empty() {
+        Ok(LoadedWorkflow { workflow, path: path.to_path_buf(), dir })
+    } else {
+        Err(WorkflowError { problems })
+    }
+}
+
+/// The `call` steps whose workflow path is fixed (has no expression), with their paths.
+fn collect_calls(steps: &[Step], path: &str, out: &mut Vec<(String, String)>) {
+    for (i, step) in steps.iter().enumerate() {
+        let here = format!("{path}[{i}]");
+        if let Action::Call(call) = &step.action
+            && !call.workflow.as_str().contains("{{")
+        {
+            out.push((here.clone(), call.workflow.as_str().to_owned()));
+        }
+        for (field, children) in step.action.children() {
+            collect_calls(children, &format!("{here}.{field}"), out);
+        }
+    }
+}
+
+impl Workflow {
+    /// Every step of the workflow, nested ones included, depth first.
+    pub fn all_steps(&self) -> Vec<&Step> {
+        fn walk<'a>(steps: &'a [Step], out: &mut Vec<&'a Step>) {
+            for step in steps {
+                out.push(step);
+                for (_, children) in step.action.children() {
+                    walk(children, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.steps, &mut out);
+        out
+    }
+}

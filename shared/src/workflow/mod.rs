@@ -1,0 +1,23 @@
+//! The workflow language: the file format of `workflow.json`, its strict parser, its
+//! validation and its JSON Schema.
+
+mod actions;
+mod error;
+mod load;
+mod locate;
+mod model;
+mod parse;
+mod schema;
+mod step;
+mod validate;
+mod expr;
+
+pub use actions::*;
+pub use error::{LocatedProblem, Problem, WorkflowError};
+pub use load::{LoadedWorkflow, load, load_str};
+pub use model::*;
+pub use parse::parse;
+pub use schema::json_schema;
+pub use step::{COMMON_FIELDS, Step, StepCommon};
+pub use validate::{is_identifier, validate};
+pub use expr::{EXPRESSION_ROOTS, environment, exact_expression};
