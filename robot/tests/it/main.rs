@@ -3,3 +3,4 @@
 mod actions;
 mod browser;
 mod common;
+mod site;

@@ -42,7 +42,12 @@ impl Chromedriver {
         std::fs::create_dir_all(&tmp)
             .map_err(|e| ActionError::app(format!("cannot create {}: {e}", tmp.display())))?;
         let port = free_port()?;
-        let child = Command::new(&program)
+        let mut command = Command::new(&program);
+        // Its own process group, which Chromium inherits: killing the group on drop stops
+        // every browser process even when chromedriver cannot end the session.
+        #[cfg(unix)]
+        command.process_group(0);
+        let child = command
             .arg(format!("--port={port}"))
             // Chromium's scratch folders (`org.chromium.Chromium.*`) land in our temporary
             // folder instead of /tmp, so removing that folder leaves nothing behind.
@@ -103,8 +108,32 @@ impl Chromedriver {
 
     /// Stops chromedriver and waits for it to exit.
     pub(super) async fn stop(mut self) {
+        self.kill_tree();
         let _ = self.child.start_kill();
         let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+    }
+
+    /// Kills chromedriver and every process it started (Chromium and its helpers), at
+    /// once and without waiting: the path for drops, where no session can be ended.
+    pub(super) fn kill_tree(&mut self) {
+        let Some(pid) = self.child.id() else { return };
+        // `kill` and `taskkill` instead of a signal call: the workspace forbids `unsafe`
+        // and this is the only signal alq sends.
+        #[cfg(unix)]
+        let mut command = std::process::Command::new("kill");
+        #[cfg(unix)]
+        command.args(["-KILL", "--", &format!("-{pid}")]);
+        #[cfg(windows)]
+        let mut command = std::process::Command::new("taskkill");
+        #[cfg(windows)]
+        command.args(["/T", "/F", "/PID", &pid.to_string()]);
+        let _ = command.stdout(Stdio::null()).stderr(Stdio::null()).status();
+    }
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        self.kill_tree();
     }
 }
 

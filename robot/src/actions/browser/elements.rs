@@ -125,7 +125,9 @@ impl Browser {
         let mut wait = Waiter::new(ctx);
         let outcome = self
             .act(&selector, Need::Enabled, &mut wait, async |el| {
-                let info = self.helper("options", selector.json()).await?;
+                let info = self
+                    .helper("options", json!({ "selector": selector.json() }))
+                    .await?;
                 if let Some(what) = info["notSelect"].as_str() {
                     return Ok(Err(format!("{what} is not a <select>")));
                 }
@@ -153,7 +155,9 @@ impl Browser {
                     .await?
                     .select_by_index(index as u32)
                     .await?;
-                let after = self.helper("options", selector.json()).await?;
+                let after = self
+                    .helper("options", json!({ "selector": selector.json() }))
+                    .await?;
                 if after["selected"].as_u64() != Some(index as u64) {
                     return Ok(Err(format!(
                         "the page did not keep the option with {wanted} selected"

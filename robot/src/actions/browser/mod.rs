@@ -200,10 +200,20 @@ impl Browser {
 }
 
 impl Drop for Browser {
-    /// The path for panics and abandoned runs: thirtyfour ends the session synchronously,
-    /// then dropping `Chromedriver` kills the driver and removes the profile folder.
+    /// The path for panics and abandoned runs. With our own chromedriver, killing its
+    /// process group stops Chromium too, so the session is leaked rather than ended by
+    /// thirtyfour's blocking teardown (which waits up to the request timeout). With a
+    /// remote WebDriver server, thirtyfour's teardown is the only way to end the session.
     fn drop(&mut self) {
-        drop(self.driver.take());
-        drop(self.chromedriver.take());
+        let driver = self.driver.take();
+        match self.chromedriver.take() {
+            Some(chromedriver) => {
+                if let Some(driver) = driver {
+                    let _ = driver.leak();
+                }
+                drop(chromedriver);
+            }
+            None => drop(driver),
+        }
     }
 }

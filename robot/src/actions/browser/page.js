@@ -187,6 +187,5 @@ switch (op) {
   case 'extract': return extract(input);
   case 'options': return selectOptions(input);
   case 'hasText': return pageHasText(input);
-  case 'focus': { const el = find(input)[0]; if (el) el.focus(); return !!el; }
   default: throw new Error('unknown alq helper ' + op);
 }
