@@ -1,1 +1,5 @@
 //! Integration tests of the `alq` binary: what a user sees (exit codes, messages, files).
+
+mod common;
+mod engine;
+mod validate;

@@ -16,5 +16,6 @@ pub async fn csv_write(_args: &CsvWriteArgs, _ctx: &ActionCtx<'_>) -> ActionResu
 
 /// `json.parse`.
 pub fn json_parse(args: &JsonParseArgs) -> ActionResult {
-    serde_json::from_str(args.text.as_str()).map_err(|e| ActionError::app(format!("not valid JSON: {e}")))
+    serde_json::from_str(args.text.as_str())
+        .map_err(|e| ActionError::app(format!("not valid JSON: {e}")))
 }
