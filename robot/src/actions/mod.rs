@@ -33,7 +33,11 @@ impl ActionCtx<'_> {
     /// A path from a workflow, resolved against the workflow's folder.
     pub fn resolve(&self, path: &str) -> PathBuf {
         let path = Path::new(path);
-        if path.is_absolute() { path.to_path_buf() } else { self.workflow_dir.join(path) }
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.workflow_dir.join(path)
+        }
     }
 }
 
@@ -56,12 +60,18 @@ pub enum ActionError {
 impl ActionError {
     /// An application (technical) failure.
     pub fn app(message: impl Into<String>) -> Self {
-        ActionError::Failed { message: message.into(), kind: FailureKind::Application }
+        ActionError::Failed {
+            message: message.into(),
+            kind: FailureKind::Application,
+        }
     }
 
     /// A business failure (bad data; retrying will not help).
     pub fn business(message: impl Into<String>) -> Self {
-        ActionError::Failed { message: message.into(), kind: FailureKind::Business }
+        ActionError::Failed {
+            message: message.into(),
+            kind: FailureKind::Business,
+        }
     }
 }
 
@@ -83,6 +93,9 @@ pub async fn run_other(action: &Action, ctx: &ActionCtx<'_>) -> ActionResult {
         Action::JsonParse(a) => data::json_parse(a),
         Action::EmailSend(a) => email::send(a, ctx).await,
         Action::ShellRun(a) => shell::run(a, ctx).await,
-        other => Err(ActionError::app(format!("`{}` cannot run outside the engine", other.name()))),
+        other => Err(ActionError::app(format!(
+            "`{}` cannot run outside the engine",
+            other.name()
+        ))),
     }
 }

@@ -28,13 +28,19 @@ pub struct Browser {}
 
 impl Browser {
     /// Starts chromedriver (unless a WebDriver URL is given) and a browser session.
-    pub async fn start(_options: &BrowserOptions, _cancel: &CancellationToken) -> Result<Browser, ActionError> {
+    pub async fn start(
+        _options: &BrowserOptions,
+        _cancel: &CancellationToken,
+    ) -> Result<Browser, ActionError> {
         Err(ActionError::app("the browser is not built yet"))
     }
 
     /// Runs one `browser.*` action; `browser.open` navigates the started browser.
     pub async fn run(&mut self, action: &Action, _ctx: &ActionCtx<'_>) -> ActionResult {
-        Err(ActionError::app(format!("`{}` is not built yet", action.name())))
+        Err(ActionError::app(format!(
+            "`{}` is not built yet",
+            action.name()
+        )))
     }
 
     /// A PNG of the page, or `None` when none can be taken (e.g. a dialog is open).

@@ -26,7 +26,9 @@ pub fn program(var: &str, name: &str) -> Option<std::path::PathBuf> {
         return Some(path.into());
     }
     let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths).map(|dir| dir.join(name)).find(|p| p.is_file())
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
     });
     match found {
         Some(path) => Some(path),
