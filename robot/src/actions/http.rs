@@ -147,10 +147,21 @@ fn send_error(
     } else {
         "the request failed"
     };
+    // reqwest's outer layers repeat the URL and say little; the innermost cause says what
+    // went wrong (connection refused, DNS failure, certificate rejected...).
     ActionError::app(format!(
         "http.request {method} {url}: {what}: {}; check the URL and that the server is running",
-        chain(error)
+        root_cause(error)
     ))
+}
+
+/// The innermost cause of an error.
+fn root_cause(error: &dyn std::error::Error) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
 }
 
 /// An error with its causes, e.g. `error sending request: ... : Connection refused`.
