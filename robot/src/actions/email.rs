@@ -107,9 +107,8 @@ async fn attachment_part(path: &Path) -> Result<SinglePart, ActionError> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mime = mime_guess::from_path(path).first_or_octet_stream();
-    let content_type = ContentType::parse(mime.as_ref()).unwrap_or_else(|_| {
-        ContentType::parse("application/octet-stream").unwrap_or(ContentType::TEXT_PLAIN)
-    });
+    // mime_guess only yields well-formed types; plain text is a safe last resort.
+    let content_type = ContentType::parse(mime.as_ref()).unwrap_or(ContentType::TEXT_PLAIN);
     Ok(Attachment::new(name).body(bytes, content_type))
 }
 
@@ -167,7 +166,11 @@ fn smtp_error(error: &lettre::transport::smtp::Error, server: &str, tls: SmtpTls
         SmtpTls::Starttls => "tls starttls",
         SmtpTls::Tls => "tls tls",
     };
-    let hint = if error.is_permanent() {
+    let detail = chain(error);
+    let hint = if detail.contains("STARTTLS is not supported") {
+        "the server does not offer STARTTLS: use `tls: tls` if it expects TLS from the start, \
+         or `tls: none` for a trusted local relay"
+    } else if error.is_permanent() {
         "the server refused the message; check the addresses and the login"
     } else if error.is_tls() {
         "check `smtp.tls`: port 465 usually wants `tls`, port 587 `starttls`"
@@ -177,7 +180,6 @@ fn smtp_error(error: &lettre::transport::smtp::Error, server: &str, tls: SmtpTls
         "check `smtp.host`, `smtp.port` and `smtp.tls`, and that the server is running"
     };
     ActionError::app(format!(
-        "email.send: could not send through SMTP server {server} ({tls}): {}; {hint}",
-        chain(error)
+        "email.send: could not send through SMTP server {server} ({tls}): {detail}; {hint}"
     ))
 }

@@ -291,6 +291,26 @@ async fn http_cancel_stops_a_slow_request() {
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
+#[tokio::test]
+async fn http_timeout_names_the_url_and_the_limit() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let mut env = Env::new();
+    env.timeout = Duration::from_millis(300);
+    let url = format!("http://{addr}/slow");
+    let message = failure(actions::http::request(&args(json!({ "url": url })), &env.ctx()).await);
+    assert!(message.contains(&url), "{message}");
+    assert!(message.contains("no answer within 0.3s"), "{message}");
+}
+
 // ---------------------------------------------------------------------------------------
 // file.*
 
@@ -880,6 +900,32 @@ async fn email_wrong_port_is_a_clear_connection_error() {
     assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
     assert!(message.to_lowercase().contains("refused"), "{message}");
     assert!(message.contains("smtp.port"), "{message}");
+    assert!(!message.contains("hunter2-secret"), "{message}");
+}
+
+#[tokio::test]
+async fn email_starttls_against_a_plain_server_is_refused_clearly() {
+    let Some(server) = common::service("ALQ_TEST_SMTP") else {
+        return;
+    };
+    let (host, port) = server.rsplit_once(':').expect("host:port");
+    let env = Env::new();
+    let message = failure(
+        actions::email::send(
+            &args(json!({
+                "smtp": { "host": host, "port": port.parse::<u16>().expect("port"),
+                          "tls": "starttls", "username": "robot", "password": "hunter2-secret" },
+                "from": "robot@example.com",
+                "to": "ops@example.com",
+                "subject": unique("never-sent"),
+                "text": "x",
+            })),
+            &env.ctx(),
+        )
+        .await,
+    );
+    assert!(message.contains(&server), "{message}");
+    assert!(message.contains("tls starttls"), "{message}");
     assert!(!message.contains("hunter2-secret"), "{message}");
 }
 
