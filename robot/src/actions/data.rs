@@ -52,7 +52,7 @@ pub async fn csv_write(args: &CsvWriteArgs, ctx: &ActionCtx<'_>) -> ActionResult
     let path = ctx.resolve(args.path.as_str());
     let delimiter = delimiter_byte("csv.write", args.delimiter)?;
     let Value::Array(rows) = &args.rows else {
-        return Err(ActionError::business(format!(
+        return Err(ActionError::app(format!(
             "csv.write {}: `rows` is {}, not a list; give a list of objects or of lists",
             path.display(),
             kind(&args.rows)
@@ -120,7 +120,7 @@ pub fn json_parse(args: &JsonParseArgs) -> ActionResult {
     serde_json::from_str(text).map_err(|e| {
         let start: String = text.chars().take(60).collect();
         let more = if text.chars().count() > 60 { "..." } else { "" };
-        ActionError::business(format!(
+        ActionError::app(format!(
             "json.parse: the text is not valid JSON: {e}; the text starts with {start:?}{more}; \
              check the step or file that produced it"
         ))
@@ -141,7 +141,7 @@ fn delimiter_byte(action: &str, delimiter: char) -> Result<u8, ActionError> {
         .ok()
         .filter(u8::is_ascii)
         .ok_or_else(|| {
-            ActionError::business(format!(
+            ActionError::app(format!(
                 "{action}: the delimiter {delimiter:?} is not a single ASCII character; use e.g. \
              `,`, `;` or a tab"
             ))
@@ -162,7 +162,7 @@ fn csv_error(path: &Path, error: &csv::Error) -> ActionError {
         csv::ErrorKind::Utf8 { err, .. } => format!("the text is not UTF-8 ({err})"),
         _ => error.to_string(),
     };
-    ActionError::business(format!(
+    ActionError::app(format!(
         "csv.read: {} is not valid CSV{line}: {detail}; check the file and the delimiter",
         path.display()
     ))
@@ -170,13 +170,13 @@ fn csv_error(path: &Path, error: &csv::Error) -> ActionError {
 
 fn mixed_rows(path: &Path, index: usize, row: &Value, expected: &str) -> ActionError {
     if index == 0 {
-        return ActionError::business(format!(
+        return ActionError::app(format!(
             "csv.write {}: rows[0] is {}; each row must be an object or a list",
             path.display(),
             kind(row)
         ));
     }
-    ActionError::business(format!(
+    ActionError::app(format!(
         "csv.write {}: rows[{index}] is {} but rows[0] is {expected}; all rows must be objects \
          or all lists",
         path.display(),

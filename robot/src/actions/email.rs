@@ -31,7 +31,7 @@ pub async fn send(args: &EmailSendArgs, ctx: &ActionCtx<'_>) -> ActionResult {
         }
     }
     if recipients == 0 {
-        return Err(ActionError::business(
+        return Err(ActionError::app(
             "email.send: no recipient; give at least one address in `to`",
         ));
     }
@@ -54,7 +54,7 @@ pub async fn send(args: &EmailSendArgs, ctx: &ActionCtx<'_>) -> ActionResult {
         };
         builder.multipart(attachments.into_iter().fold(mixed, MultiPart::singlepart))
     }
-    .map_err(|e| ActionError::business(format!("email.send: could not build the message: {e}")))?;
+    .map_err(|e| ActionError::app(format!("email.send: could not build the message: {e}")))?;
     let message_id = message.headers().get_raw("Message-ID").map(str::to_owned);
 
     let smtp = &args.smtp;
@@ -114,7 +114,7 @@ async fn attachment_part(path: &Path) -> Result<SinglePart, ActionError> {
 
 fn mailbox(field: &str, address: &Text) -> Result<Mailbox, ActionError> {
     address.as_str().trim().parse().map_err(|e| {
-        ActionError::business(format!(
+        ActionError::app(format!(
             "email.send: `{field}` address {:?} is not a valid email address ({e}); write it as \
              `name@example.com` or `Name <name@example.com>`",
             address.as_str()

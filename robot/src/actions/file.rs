@@ -16,7 +16,7 @@ pub async fn read(args: &PathArgs, ctx: &ActionCtx<'_>) -> ActionResult {
         .await
         .map_err(|e| io_error("file.read", &path, &e))?;
     let text = String::from_utf8(bytes).map_err(|e| {
-        ActionError::business(format!(
+        ActionError::app(format!(
             "file.read: {} is not UTF-8 text (invalid byte at offset {}); file.read reads text \
              files only",
             path.display(),
@@ -38,13 +38,13 @@ pub async fn write(args: &FileWriteArgs, ctx: &ActionCtx<'_>) -> ActionResult {
             text
         }
         (Some(_), Some(_)) => {
-            return Err(ActionError::business(format!(
+            return Err(ActionError::app(format!(
                 "file.write {}: both `text` and `json` are set; give only one of them",
                 path.display()
             )));
         }
         (None, None) => {
-            return Err(ActionError::business(format!(
+            return Err(ActionError::app(format!(
                 "file.write {}: nothing to write; give `text` or `json`",
                 path.display()
             )));
@@ -113,13 +113,13 @@ async fn prepare_transfer(
         .await
         .map_err(|e| io_error(action, &from, &e))?;
     if !meta.is_file() {
-        return Err(ActionError::business(format!(
+        return Err(ActionError::app(format!(
             "{action}: {} is a folder, not a file; {action} works on single files",
             from.display()
         )));
     }
     if !args.overwrite && tokio::fs::try_exists(&to).await.unwrap_or(false) {
-        return Err(ActionError::business(format!(
+        return Err(ActionError::app(format!(
             "{action}: {} already exists and `overwrite` is false; delete it first or set \
              `overwrite: true`",
             to.display()
@@ -136,7 +136,7 @@ pub async fn delete(args: &FileDeleteArgs, ctx: &ActionCtx<'_>) -> ActionResult 
         Ok(()) => true,
         Err(e) if e.kind() == ErrorKind::NotFound && args.missing_ok => false,
         Err(e) if e.kind() == ErrorKind::NotFound => {
-            return Err(ActionError::business(format!(
+            return Err(ActionError::app(format!(
                 "file.delete: {} does not exist; check the path, or set `missing_ok: true` when \
                  a missing file is fine",
                 path.display()
@@ -153,7 +153,7 @@ pub async fn list(args: &FileListArgs, ctx: &ActionCtx<'_>) -> ActionResult {
     let dir = absolute(&ctx.resolve(args.dir.as_str()));
     let pattern_text = args.pattern.as_ref().map_or("*", |p| p.as_str());
     let pattern = glob::Pattern::new(pattern_text).map_err(|e| {
-        ActionError::business(format!(
+        ActionError::app(format!(
             "file.list: `{pattern_text}` is not a valid pattern ({e}); use e.g. `*.csv` or \
              `report-??.txt`"
         ))
@@ -162,7 +162,7 @@ pub async fn list(args: &FileListArgs, ctx: &ActionCtx<'_>) -> ActionResult {
         .await
         .map_err(|e| io_error("file.list", &dir, &e))?;
     if !meta.is_dir() {
-        return Err(ActionError::business(format!(
+        return Err(ActionError::app(format!(
             "file.list: {} is a file, not a folder; `dir` must name a folder",
             dir.display()
         )));
@@ -209,7 +209,7 @@ pub(crate) async fn create_parent(action: &str, path: &Path) -> Result<(), Actio
 /// The message for a failed file operation on one path.
 pub(crate) fn io_error(action: &str, path: &Path, error: &std::io::Error) -> ActionError {
     match error.kind() {
-        ErrorKind::NotFound => ActionError::business(format!(
+        ErrorKind::NotFound => ActionError::app(format!(
             "{action}: {} does not exist; check the path (relative paths start at the \
              workflow's folder)",
             path.display()

@@ -21,19 +21,19 @@ pub async fn request(args: &HttpRequestArgs, ctx: &ActionCtx<'_>) -> ActionResul
     let url = args.url.as_str();
     let method_name = args.method.as_str().trim().to_ascii_uppercase();
     let method = reqwest::Method::from_bytes(method_name.as_bytes()).map_err(|_| {
-        ActionError::business(format!(
+        ActionError::app(format!(
             "http.request: `{}` is not an HTTP method; use GET, POST, PUT, PATCH, DELETE, HEAD \
              or OPTIONS",
             args.method
         ))
     })?;
     if args.json.is_some() && args.body.is_some() {
-        return Err(ActionError::business(format!(
+        return Err(ActionError::app(format!(
             "http.request {method} {url}: both `json` and `body` are set; give only one of them"
         )));
     }
     let parsed_url = reqwest::Url::parse(url).map_err(|e| {
-        ActionError::business(format!(
+        ActionError::app(format!(
             "http.request: `{url}` is not a valid URL ({e}); write it in full, e.g. \
              https://example.com/path"
         ))
@@ -105,20 +105,20 @@ fn build_headers(
             Value::Number(n) => n.to_string(),
             Value::Bool(b) => b.to_string(),
             other => {
-                return Err(ActionError::business(format!(
+                return Err(ActionError::app(format!(
                     "http.request {method} {url}: header `{name}` is {other}; a header value \
                      must be a string or a number"
                 )));
             }
         };
         let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-            ActionError::business(format!(
+            ActionError::app(format!(
                 "http.request {method} {url}: `{name}` is not a valid header name; use letters, \
                  digits and dashes"
             ))
         })?;
         let header_value = HeaderValue::from_str(&text).map_err(|_| {
-            ActionError::business(format!(
+            ActionError::app(format!(
                 "http.request {method} {url}: the value of header `{name}` contains characters \
                  a header cannot hold (such as line breaks)"
             ))

@@ -20,7 +20,7 @@ const STDERR_TAIL: usize = 500;
 /// command and everything it started are killed on timeout and on cancel.
 pub async fn run(args: &ShellRunArgs, ctx: &ActionCtx<'_>) -> ActionResult {
     if !ctx.allow_shell {
-        return Err(ActionError::business(
+        return Err(ActionError::app(
             "shell.run is disabled: pass --allow-shell to alq run to allow it",
         ));
     }
@@ -30,7 +30,7 @@ pub async fn run(args: &ShellRunArgs, ctx: &ActionCtx<'_>) -> ActionResult {
         |c| ctx.resolve(c.as_str()),
     );
     if !tokio::fs::metadata(&cwd).await.is_ok_and(|m| m.is_dir()) {
-        return Err(ActionError::business(format!(
+        return Err(ActionError::app(format!(
             "shell.run `{shown}`: the working folder {} does not exist or is not a folder; \
              check `cwd`",
             cwd.display()
