@@ -1,12 +1,33 @@
 //! Browser actions through WebDriver (thirtyfour): starting chromedriver and Chromium,
 //! finding elements, waiting until they are actionable, and every `browser.*` action.
+//!
+//! `driver` starts chromedriver and the session, `locate` finds elements and waits for
+//! them (with the in-page helpers of `page.js`), `elements` holds the actions on one
+//! element, `page` the actions on the page, tabs, dialogs and downloads, `keys` parses
+//! key names.
+
+mod driver;
+mod elements;
+mod keys;
+mod locate;
+mod page;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use alq_shared::workflow::Action;
+use serde_json::Value;
+use thirtyfour::prelude::*;
 use tokio_util::sync::CancellationToken;
 
 use super::{ActionCtx, ActionError, ActionResult};
+use driver::Chromedriver;
+
+/// Extra time a whole action gets beyond its timeout before it is abandoned: the waits
+/// inside stop at the timeout, this only catches a WebDriver command that hangs.
+const ACTION_GRACE: Duration = Duration::from_secs(5);
+/// How long a screenshot or URL query for the engine may take.
+const QUICK: Duration = Duration::from_secs(5);
 
 /// How to start the browser.
 #[derive(Debug, Clone)]
@@ -24,35 +45,165 @@ pub struct BrowserOptions {
 }
 
 /// A running browser session (and the chromedriver alq started for it, if any).
-pub struct Browser {}
+pub struct Browser {
+    /// `None` only after `quit` or during `drop`.
+    driver: Option<WebDriver>,
+    /// The chromedriver alq started; `None` with `webdriver_url`.
+    chromedriver: Option<Chromedriver>,
+    /// Window handles in the order they opened, for `browser.tab` by index.
+    tabs: Vec<WindowHandle>,
+    /// Where downloads land (absolute).
+    download_dir: PathBuf,
+    /// Number of `browser.screenshot` files saved so far, for default names.
+    screenshots: u32,
+    /// The script and page-load timeout last sent to the session.
+    session_timeout: Option<Duration>,
+}
 
 impl Browser {
     /// Starts chromedriver (unless a WebDriver URL is given) and a browser session.
     pub async fn start(
-        _options: &BrowserOptions,
-        _cancel: &CancellationToken,
+        options: &BrowserOptions,
+        cancel: &CancellationToken,
     ) -> Result<Browser, ActionError> {
-        Err(ActionError::app("the browser is not built yet"))
+        // thirtyfour's HTTP client uses rustls; a second install is refused, harmlessly.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let download_dir = std::path::absolute(&options.download_dir)
+            .and_then(|dir| std::fs::create_dir_all(&dir).map(|()| dir))
+            .map_err(|e| {
+                ActionError::app(format!(
+                    "cannot create the download folder {}: {e}",
+                    options.download_dir.display()
+                ))
+            })?;
+        let (url, chromedriver) = match &options.webdriver_url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let chromedriver = Chromedriver::spawn(cancel).await?;
+                (chromedriver.url.clone(), Some(chromedriver))
+            }
+        };
+        let profile = chromedriver.as_ref().map(|c| c.home.path().join("profile"));
+        let driver =
+            driver::new_session(&url, options, profile.as_deref(), &download_dir, cancel).await;
+        let mut browser = Browser {
+            driver: None,
+            chromedriver,
+            tabs: Vec::new(),
+            download_dir,
+            screenshots: 0,
+            session_timeout: None,
+        };
+        // On error `browser` drops here and stops the chromedriver it holds.
+        browser.driver = Some(driver?);
+        if let Some(driver) = &browser.driver {
+            browser.tabs = driver.window().await.into_iter().collect();
+        }
+        Ok(browser)
+    }
+
+    /// The session; an error only after `quit`.
+    fn driver(&self) -> WebDriverResult<&WebDriver> {
+        self.driver
+            .as_ref()
+            .ok_or_else(|| WebDriverError::FatalError("the browser was closed".into()))
     }
 
     /// Runs one `browser.*` action; `browser.open` navigates the started browser.
-    pub async fn run(&mut self, action: &Action, _ctx: &ActionCtx<'_>) -> ActionResult {
-        Err(ActionError::app(format!(
-            "`{}` is not built yet",
-            action.name()
-        )))
+    pub async fn run(&mut self, action: &Action, ctx: &ActionCtx<'_>) -> ActionResult {
+        let name = action.name();
+        let limit = ctx.timeout + ACTION_GRACE;
+        let result = tokio::select! {
+            result = self.dispatch(action, ctx) => result,
+            _ = ctx.cancel.cancelled() => return Err(ActionError::Cancelled),
+            _ = tokio::time::sleep(limit) => None,
+        };
+        match result {
+            Some(result) => result,
+            None => Err(ActionError::app(format!(
+                "`{name}` did not finish within {} on {}; the browser stopped answering",
+                locate::human(limit),
+                self.page_name().await
+            ))),
+        }
+    }
+
+    /// Runs the action; `None` never happens here, it is the timeout arm of `run`.
+    async fn dispatch(&mut self, action: &Action, ctx: &ActionCtx<'_>) -> Option<ActionResult> {
+        Some(match action {
+            Action::BrowserOpen(a) | Action::BrowserGoto(a) => self.goto(a.url.as_str(), ctx).await,
+            Action::BrowserClick(a) => self.click(a, ctx).await,
+            Action::BrowserType(a) => self.type_text(a, ctx).await,
+            Action::BrowserPress(a) => self.press(a, ctx).await,
+            Action::BrowserSelect(a) => self.select(a, ctx).await,
+            Action::BrowserCheck(a) => self.check(a, ctx).await,
+            Action::BrowserHover(a) => self.hover(a.selector.as_str(), ctx).await,
+            Action::BrowserUpload(a) => self.upload(a, ctx).await,
+            Action::BrowserWaitFor(a) => self.wait_for(a, ctx).await,
+            Action::BrowserExtract(a) => self.extract(a, ctx).await,
+            Action::BrowserScreenshot(a) => self.screenshot(a, ctx).await,
+            Action::BrowserScript(a) => self.script(a, ctx).await,
+            Action::BrowserFrame(a) => self.frame(a, ctx).await,
+            Action::BrowserTab(a) => self.tab(a, ctx).await,
+            Action::BrowserDialog(a) => self.dialog(a, ctx).await,
+            Action::BrowserDownload(a) => self.download(a, ctx).await,
+            // The engine ends the session itself (it calls `quit`); nothing to do here.
+            Action::BrowserClose(_) => Ok(Value::Null),
+            other => Err(ActionError::app(format!(
+                "`{}` is not a browser action",
+                other.name()
+            ))),
+        })
+    }
+
+    /// Makes the session's script and page-load timeouts match this step's timeout, so a
+    /// slow page or script fails the step instead of hanging for chromedriver's 300 s.
+    async fn apply_timeout(&mut self, timeout: Duration) -> WebDriverResult<()> {
+        if self.session_timeout != Some(timeout) {
+            let config =
+                TimeoutConfiguration::new(Some(timeout), Some(timeout), Some(Duration::ZERO));
+            self.driver()?.update_timeouts(config).await?;
+            self.session_timeout = Some(timeout);
+        }
+        Ok(())
     }
 
     /// A PNG of the page, or `None` when none can be taken (e.g. a dialog is open).
     pub async fn screenshot_png(&self) -> Option<Vec<u8>> {
-        None
+        let driver = self.driver().ok()?;
+        tokio::time::timeout(QUICK, driver.screenshot_as_png())
+            .await
+            .ok()?
+            .ok()
     }
 
     /// The address of the current page.
     pub async fn current_url(&self) -> Option<String> {
-        None
+        let driver = self.driver().ok()?;
+        let url = tokio::time::timeout(QUICK, driver.current_url())
+            .await
+            .ok()?
+            .ok()?;
+        Some(url.to_string())
     }
 
     /// Ends the session and stops chromedriver; never fails.
-    pub async fn quit(self) {}
+    pub async fn quit(mut self) {
+        if let Some(driver) = self.driver.take() {
+            // Ending the session makes chromedriver stop Chromium and wait for it.
+            let _ = tokio::time::timeout(Duration::from_secs(10), driver.quit()).await;
+        }
+        if let Some(chromedriver) = self.chromedriver.take() {
+            chromedriver.stop().await;
+        }
+    }
+}
+
+impl Drop for Browser {
+    /// The path for panics and abandoned runs: thirtyfour ends the session synchronously,
+    /// then dropping `Chromedriver` kills the driver and removes the profile folder.
+    fn drop(&mut self) {
+        drop(self.driver.take());
+        drop(self.chromedriver.take());
+    }
 }

@@ -1,0 +1,229 @@
+//! Starting chromedriver and a Chromium session: finding the driver, a free loopback
+//! port, the capabilities alq always wants, and stopping everything again.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use thirtyfour::prelude::*;
+use thirtyfour::{AlertBehaviour, ChromeCapabilities};
+use tokio::process::{Child, Command};
+use tokio_util::sync::CancellationToken;
+
+use super::BrowserOptions;
+use crate::actions::ActionError;
+
+/// How long chromedriver may take to answer `/status` (it is usually ready in 40 ms).
+const DRIVER_READY_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long creating the session (starting Chromium) may take.
+const SESSION_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A chromedriver process alq started, with the folder that holds Chromium's profile and
+/// temporary files. Dropping it kills chromedriver and removes the folder.
+pub(super) struct Chromedriver {
+    /// Killed on drop, so a panic or an abandoned future leaves no driver behind.
+    child: Child,
+    /// The WebDriver URL, e.g. `http://127.0.0.1:9515`.
+    pub(super) url: String,
+    /// Profile and `TMPDIR` of Chromium; removed on drop.
+    pub(super) home: tempfile::TempDir,
+}
+
+impl Chromedriver {
+    /// Finds chromedriver and starts it on a free loopback port, then waits until it is ready.
+    pub(super) async fn spawn(cancel: &CancellationToken) -> Result<Chromedriver, ActionError> {
+        let program = find_chromedriver()?;
+        let home = tempfile::Builder::new()
+            .prefix("alq-chromium-")
+            .tempdir()
+            .map_err(|e| ActionError::app(format!("cannot create a temporary folder: {e}")))?;
+        let tmp = home.path().join("tmp");
+        std::fs::create_dir_all(&tmp)
+            .map_err(|e| ActionError::app(format!("cannot create {}: {e}", tmp.display())))?;
+        let port = free_port()?;
+        let child = Command::new(&program)
+            .arg(format!("--port={port}"))
+            // Chromium's scratch folders (`org.chromium.Chromium.*`) land in our temporary
+            // folder instead of /tmp, so removing that folder leaves nothing behind.
+            .env("TMPDIR", &tmp)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| {
+                ActionError::app(format!(
+                    "cannot start chromedriver ({}): {e}",
+                    program.display()
+                ))
+            })?;
+        let mut driver = Chromedriver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            home,
+        };
+        driver.wait_ready(cancel).await?;
+        Ok(driver)
+    }
+
+    /// Polls `/status` until chromedriver says it is ready, it exits, or time runs out.
+    async fn wait_ready(&mut self, cancel: &CancellationToken) -> Result<(), ActionError> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .map_err(|e| ActionError::app(format!("cannot build an HTTP client: {e}")))?;
+        let status_url = format!("{}/status", self.url);
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(ActionError::app(format!(
+                    "chromedriver exited at start ({status})"
+                )));
+            }
+            if let Ok(response) = client.get(&status_url).send().await
+                && let Ok(body) = response.json::<serde_json::Value>().await
+                && body["value"]["ready"].as_bool() == Some(true)
+            {
+                return Ok(());
+            }
+            if started.elapsed() > DRIVER_READY_TIMEOUT {
+                return Err(ActionError::app(format!(
+                    "chromedriver did not become ready on {} within {}s",
+                    self.url,
+                    DRIVER_READY_TIMEOUT.as_secs()
+                )));
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return Err(ActionError::Cancelled),
+                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+            }
+        }
+    }
+
+    /// Stops chromedriver and waits for it to exit.
+    pub(super) async fn stop(mut self) {
+        let _ = self.child.start_kill();
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+    }
+}
+
+/// chromedriver from `ALQ_CHROMEDRIVER` or PATH, or an error that says how to get it.
+fn find_chromedriver() -> Result<PathBuf, ActionError> {
+    if let Some(path) = std::env::var_os("ALQ_CHROMEDRIVER").filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(path);
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(ActionError::app(format!(
+                "ALQ_CHROMEDRIVER is {}, which is not a file; point it at chromedriver",
+                path.display()
+            )))
+        };
+    }
+    let name = if cfg!(windows) {
+        "chromedriver.exe"
+    } else {
+        "chromedriver"
+    };
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        })
+        .ok_or_else(|| {
+            ActionError::app(
+                "chromedriver was not found on PATH: install it (Debian/Ubuntu: `apt-get install \
+                 chromium chromium-driver`), or set ALQ_CHROMEDRIVER to its path, or pass \
+                 --webdriver-url to use a running WebDriver server",
+            )
+        })
+}
+
+/// A loopback port nobody listens on right now.
+fn free_port() -> Result<u16, ActionError> {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .map_err(|e| ActionError::app(format!("cannot find a free loopback port: {e}")))
+}
+
+/// The capabilities of every session: headless as asked, quiet, with downloads going to
+/// `download_dir` without a prompt, and dialogs left open for `browser.dialog`.
+fn capabilities(
+    options: &BrowserOptions,
+    profile: Option<&Path>,
+    download_dir: &Path,
+) -> Result<ChromeCapabilities, ActionError> {
+    let mut caps = DesiredCapabilities::chrome();
+    let mut args: Vec<String> = Vec::new();
+    if options.headless {
+        // `set_headless()` adds the old `--headless`, which behaves unlike a real browser.
+        args.push("--headless=new".into());
+    }
+    args.extend(
+        [
+            // Chromium refuses to start as root without it (containers, CI).
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-quic",
+        ]
+        .map(String::from),
+    );
+    args.push(format!(
+        "--window-size={},{}",
+        options.window[0], options.window[1]
+    ));
+    if let Some(profile) = profile {
+        args.push(format!("--user-data-dir={}", profile.display()));
+    }
+    args.extend(options.args.iter().cloned());
+    let prefs = json!({
+        "download.default_directory": download_dir.display().to_string(),
+        "download.prompt_for_download": false,
+        "download.directory_upgrade": true,
+        "safebrowsing.enabled": false,
+    });
+    let result = (|| -> WebDriverResult<()> {
+        for arg in &args {
+            caps.add_arg(arg)?;
+        }
+        caps.add_experimental_option("prefs", prefs)?;
+        // Without this, chromedriver answers an alert itself on the next command and
+        // `browser.dialog` would never see it.
+        caps.set_unexpected_alert_behaviour(AlertBehaviour::Ignore)?;
+        caps.set("unhandledPromptBehavior", "ignore")?;
+        Ok(())
+    })();
+    result.map_err(|e| ActionError::app(format!("cannot build browser capabilities: {e}")))?;
+    Ok(caps)
+}
+
+/// Opens a session on `url` (chromedriver or another WebDriver server).
+pub(super) async fn new_session(
+    url: &str,
+    options: &BrowserOptions,
+    profile: Option<&Path>,
+    download_dir: &Path,
+    cancel: &CancellationToken,
+) -> Result<WebDriver, ActionError> {
+    let caps = capabilities(options, profile, download_dir)?;
+    let connect = WebDriver::builder(url, caps).request_timeout(SESSION_TIMEOUT);
+    let driver = tokio::select! {
+        _ = cancel.cancelled() => return Err(ActionError::Cancelled),
+        driver = connect.connect() => driver,
+    };
+    driver.map_err(|e| {
+        ActionError::app(format!(
+            "cannot start a browser session through {url}: {e}; is Chromium installed and does \
+             its version match chromedriver's? (`alq doctor` checks)"
+        ))
+    })
+}
