@@ -1,1 +1,2 @@
 //! Integration tests of the `alq` binary: what a user sees (exit codes, messages, files).
+mod doctor;
