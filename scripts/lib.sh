@@ -3,6 +3,7 @@
 # shellcheck shell=bash
 
 # Colours only on a terminal, so CI logs stay plain text.
+# shellcheck disable=SC2034 # used by the scripts that source this file
 if [[ -t 2 ]]; then
     ALQ_BOLD=$'\033[1m' ALQ_RED=$'\033[31m' ALQ_GREEN=$'\033[32m' ALQ_YELLOW=$'\033[33m'
     ALQ_RESET=$'\033[0m'
@@ -98,4 +99,5 @@ alq_ensure_packages() {
 }
 
 # The browser packages `alq run` needs.
+# shellcheck disable=SC2034 # used by the scripts that source this file
 ALQ_BROWSER_PACKAGES=(chromium:chromium chromium-driver:chromedriver)

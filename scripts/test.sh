@@ -6,6 +6,7 @@
 #   3. runs cargo fmt --check, clippy -D warnings and every test;
 #   4. stops exactly what it started and removes the folder, also on failure and Ctrl-C.
 # With CI=true a missing component is a failure: tests are never skipped there.
+# Arguments go to the test runner, e.g. `scripts/test.sh -E 'test(doctor)'` with nextest.
 #
 # To add a service: write `start_<name>` (start it with `spawn` or register its stop
 # command with `on_cleanup`, wait for it, export its ALQ_TEST_* variable) and call it in
@@ -162,27 +163,33 @@ start_smtp() {
     export ALQ_TEST_SMTP_MAILDIR="$TMP/maildir"
 }
 
-# PostgreSQL: the one on 127.0.0.1:5432 when it answers (CI and the developers' machines
-# have it), else a throwaway cluster in $TMP when the server binaries are installed.
+# The shared servers that CI and the developers' machines run; tests keep to their own
+# databases and key prefixes there.
+SHARED_POSTGRES_PORT=${ALQ_SHARED_POSTGRES_PORT:-5432}
+SHARED_REDIS_PORT=${ALQ_SHARED_REDIS_PORT:-6379}
+
+# PostgreSQL: ALQ_TEST_DATABASE_URL when given, else the shared one when it answers,
+# else a throwaway cluster in $TMP when the server binaries are installed.
 start_postgres() {
     if [[ -n "${ALQ_TEST_DATABASE_URL:-}" ]]; then
         return 0
     fi
-    if pg_answers 127.0.0.1 5432; then
-        export ALQ_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres"
+    if pg_answers 127.0.0.1 "$SHARED_POSTGRES_PORT"; then
+        export ALQ_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$SHARED_POSTGRES_PORT/postgres"
         return 0
     fi
     local bin
-    bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
+    bin=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n1)
     if [[ -z "$bin" || ! -x "$bin/initdb" ]]; then
-        missing "PostgreSQL does not answer on 127.0.0.1:5432 and is not installed"
+        missing "PostgreSQL does not answer on 127.0.0.1:$SHARED_POSTGRES_PORT and is not installed"
         return 0
     fi
     local port dir="$TMP/postgres" as=()
     port=$(free_port)
     mkdir -p "$dir"
-    # initdb refuses to run as root.
+    # initdb refuses to run as root; the postgres user must be able to reach its folder.
     if [[ $(id -u) -eq 0 ]]; then
+        chmod a+x "$TMP"
         chown postgres: "$dir"
         as=(runuser -u postgres --)
     fi
@@ -203,17 +210,18 @@ pg_answers() {
     fi
 }
 
-# Redis: the one on 127.0.0.1:6379 when it answers, else a throwaway one.
+# Redis: ALQ_TEST_REDIS_URL when given, else the shared one when it answers, else a
+# throwaway one.
 start_redis() {
     if [[ -n "${ALQ_TEST_REDIS_URL:-}" ]]; then
         return 0
     fi
-    if redis_answers 127.0.0.1 6379; then
-        export ALQ_TEST_REDIS_URL="redis://127.0.0.1:6379"
+    if redis_answers 127.0.0.1 "$SHARED_REDIS_PORT"; then
+        export ALQ_TEST_REDIS_URL="redis://127.0.0.1:$SHARED_REDIS_PORT"
         return 0
     fi
     if ! command -v redis-server >/dev/null 2>&1; then
-        missing "Redis does not answer on 127.0.0.1:6379 and redis-server is not installed"
+        missing "Redis does not answer on 127.0.0.1:$SHARED_REDIS_PORT and redis-server is not installed"
         return 0
     fi
     local port
@@ -277,19 +285,20 @@ has_doctests() {
 }
 
 run_checks() {
+    local args=("$@")
     check fmt cargo fmt --all --check
     check clippy cargo clippy --workspace --all-targets -- -D warnings
     # Tests get their own TMPDIR inside $TMP: what they (and the Chromium they start)
     # leave behind, such as /tmp/org.chromium.Chromium.* folders, is removed with it.
     mkdir -p "$TMP/tmp"
     if cargo nextest --version >/dev/null 2>&1; then
-        check tests env TMPDIR="$TMP/tmp" cargo nextest run --workspace --no-fail-fast
+        check tests env TMPDIR="$TMP/tmp" cargo nextest run --workspace --no-fail-fast "${args[@]}"
         if has_doctests; then
             check doctests env TMPDIR="$TMP/tmp" cargo test --workspace --doc
         fi
     else
         alq_ci && alq_die "cargo-nextest is not installed (cargo install cargo-nextest)"
-        check tests env TMPDIR="$TMP/tmp" cargo test --workspace --no-fail-fast
+        check tests env TMPDIR="$TMP/tmp" cargo test --workspace --no-fail-fast "${args[@]}"
     fi
 }
 
@@ -300,7 +309,7 @@ main() {
     install_requirements
     start_services
     local started=$SECONDS
-    run_checks
+    run_checks "$@"
     printf '\n%ssummary%s (%ss; cargo target folder %s)\n' "$ALQ_BOLD" "$ALQ_RESET" \
         $((SECONDS - started)) "$CARGO_TARGET_DIR" >&2
     printf '%s\n' "${RESULTS[@]}" >&2
