@@ -1,5 +1,9 @@
 //! The interpreter: one step at a time, control flow included.
 
+// Steps run as local (not `Send`) futures: browser actions hold higher-ranked async
+// closures that rustc cannot prove `Send`, and a run needs no more than one thread (a robot
+// gives each slot its own thread and runtime).
+//
 // A `Failure` is built at most once per failing step, far from any hot path: boxing it
 // would only add noise.
 #![allow(clippy::result_large_err)]
@@ -9,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use alq_shared::events::{RunEvent, StepError, StepStatus};
 use alq_shared::workflow::{Action, FailureKind, LoadedWorkflow, ScreenshotPolicy, Step, load};
-use futures::future::BoxFuture;
+use futures::future::LocalBoxFuture;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
@@ -182,7 +186,7 @@ impl<'w> Interpreter<'w> {
         steps: &'a [Step],
         path: String,
         parent: Option<u64>,
-    ) -> BoxFuture<'a, Result<(), Failure>> {
+    ) -> LocalBoxFuture<'a, Result<(), Failure>> {
         Box::pin(async move {
             for (i, step) in steps.iter().enumerate() {
                 if self.settings.cancel.is_cancelled() {
@@ -374,7 +378,7 @@ impl<'w> Interpreter<'w> {
         path: &'a str,
         seq: u64,
         timeout: Duration,
-    ) -> BoxFuture<'a, Result<Value, Failure>> {
+    ) -> LocalBoxFuture<'a, Result<Value, Failure>> {
         Box::pin(async move {
             let app = |message: String| Failure::new(message, FailureKind::Application);
             match &step.action {

@@ -102,3 +102,20 @@ pub fn events(run_dir: &Path) -> Vec<serde_json::Value> {
         .map(|line| serde_json::from_str(line).expect("event JSON"))
         .collect()
 }
+
+/// Whether chromedriver is installed; outside CI a test without it is skipped with a
+/// note, under CI (`CI=true`) its absence is a failure.
+pub fn have_chromedriver() -> bool {
+    let found = std::env::var_os("ALQ_CHROMEDRIVER").is_some()
+        || std::env::var_os("PATH").is_some_and(|paths| {
+            std::env::split_paths(&paths).any(|dir| dir.join("chromedriver").is_file())
+        });
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    if !found && ci {
+        panic!("chromedriver is not installed: scripts/test.sh must install it under CI");
+    }
+    if !found {
+        eprintln!("skipped: chromedriver is not installed");
+    }
+    found
+}
