@@ -84,7 +84,11 @@ fn missing_required_field() {
 fn wrong_types() {
     invalid(
         r#"{"name": "x", "steps": [{"action": "sleep", "ms": "soon"}]}"#,
-        &["steps[0].ms", "invalid type"],
+        &["steps[0].ms", "`soon` is not a number"],
+    );
+    invalid(
+        r#"{"name": "x", "steps": [{"action": "sleep", "ms": [1]}]}"#,
+        &["steps[0].ms", "invalid type: sequence"],
     );
     invalid(
         r#"{"name": "x", "steps": [{"action": "log", "message": "a", "timeout_ms": -1}]}"#,

@@ -58,11 +58,16 @@ pub async fn send(args: &EmailSendArgs, ctx: &ActionCtx<'_>) -> ActionResult {
     let message_id = message.headers().get_raw("Message-ID").map(str::to_owned);
 
     let smtp = &args.smtp;
-    let port = smtp.port.unwrap_or(match smtp.tls {
-        SmtpTls::None => 25,
-        SmtpTls::Starttls => 587,
-        SmtpTls::Tls => 465,
-    });
+    let port = match &smtp.port {
+        Some(port) => port
+            .get()
+            .map_err(|e| ActionError::app(format!("email.send: smtp.port: {e}")))?,
+        None => match smtp.tls {
+            SmtpTls::None => 25,
+            SmtpTls::Starttls => 587,
+            SmtpTls::Tls => 465,
+        },
+    };
     let server = format!("{}:{port}", smtp.host);
     let transport = transport(smtp, port, ctx)?;
     let response = tokio::select! {

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use alq_shared::events::{RunEvent, StepError, StepStatus};
-use alq_shared::workflow::{Action, FailureKind, LoadedWorkflow, ScreenshotPolicy, Step, load};
+use alq_shared::workflow::{
+    Action, FailureKind, LoadedWorkflow, Param, ScreenshotPolicy, Step, load,
+};
 use futures::future::LocalBoxFuture;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
@@ -207,7 +209,13 @@ impl<'w> Interpreter<'w> {
         self.seq += 1;
         let seq = self.seq;
         let started = Instant::now();
-        let label = self.recorder.redact_text(&step.label());
+        let label = step.label_with(|target| {
+            // Best effort: a target whose expression fails shows as written; the step
+            // itself reports the error.
+            self.render_text(target)
+                .unwrap_or_else(|_| target.to_owned())
+        });
+        let label = self.recorder.redact_text(&label);
         self.recorder.emit(RunEvent::StepStarted {
             seq,
             parent,
@@ -515,7 +523,13 @@ impl<'w> Interpreter<'w> {
                     Err(Failure::new(message, args.kind))
                 }
                 Action::Sleep(args) => {
-                    self.sleep(Duration::from_millis(args.ms))
+                    let ms = match &args.ms {
+                        Param::Value(ms) => *ms,
+                        Param::Expr(text) => Param::<u64>::Expr(self.render_text(text)?)
+                            .get()
+                            .map_err(|e| app(format!("ms: {e}")))?,
+                    };
+                    self.sleep(Duration::from_millis(ms))
                         .await
                         .map_err(|()| Failure::cancelled())?;
                     Ok(Value::Null)

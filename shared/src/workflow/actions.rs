@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{FailureKind, OneOrMany, Step, Text};
+use super::{FailureKind, OneOrMany, Param, Step, Text};
 
 macro_rules! actions {
     ($( $name:literal => $variant:ident($args:ident) ),* $(,)?) => {
@@ -288,8 +288,8 @@ pub struct CallArgs {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SleepArgs {
-    /// Milliseconds to wait.
-    pub ms: u64,
+    /// Milliseconds to wait (a number or an expression).
+    pub ms: Param<u64>,
 }
 
 /// An action whose only field is a URL.
@@ -665,7 +665,7 @@ pub struct SmtpConfig {
     pub host: Text,
     /// Port (default 587, or 465 with `tls`, or 25 with `none`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub port: Option<u16>,
+    pub port: Option<Param<u16>>,
     /// `none`, `starttls` (default) or `tls`.
     #[serde(default)]
     pub tls: SmtpTls,

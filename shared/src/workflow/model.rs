@@ -270,6 +270,47 @@ impl<'de> Deserialize<'de> for Text {
     }
 }
 
+/// A number or switch that may also be given by an expression (`"{{ inputs.port }}"`),
+/// which the engine renders before the action runs.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Param<T> {
+    /// A literal value.
+    Value(T),
+    /// An expression, or the text an expression rendered to.
+    Expr(String),
+}
+
+impl<T: std::str::FromStr + Clone> Param<T> {
+    /// The value; text (e.g. what an expression gave) is parsed.
+    pub fn get(&self) -> Result<T, String> {
+        match self {
+            Param::Value(value) => Ok(value.clone()),
+            Param::Expr(text) => text
+                .trim()
+                .parse()
+                .map_err(|_| format!("`{text}` is not a valid value here")),
+        }
+    }
+}
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Param<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Value::deserialize(deserializer)? {
+            Value::String(text) => Ok(Param::Expr(text)),
+            other => T::deserialize(other)
+                .map(Param::Value)
+                .map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl<T> From<T> for Param<T> {
+    fn from(value: T) -> Self {
+        Param::Value(value)
+    }
+}
+
 /// One value or a list of them (`"to": "a@x"` or `"to": ["a@x", "b@x"]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]

@@ -62,11 +62,17 @@ pub struct StepCommon {
 impl Step {
     /// How the step is shown to people: its name, or its action and target.
     pub fn label(&self) -> String {
+        self.label_with(|text| text.to_owned())
+    }
+
+    /// The label, with the target passed through `render` first (to show the values
+    /// expressions have at run time).
+    pub fn label_with(&self, render: impl FnOnce(&str) -> String) -> String {
         if let Some(name) = &self.common.name {
             return name.clone();
         }
         match self.action.target() {
-            Some(target) => format!("{} {}", self.action.name(), shorten(target, 60)),
+            Some(target) => format!("{} {}", self.action.name(), shorten(&render(target), 60)),
             None => self.action.name().to_owned(),
         }
     }

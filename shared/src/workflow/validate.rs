@@ -7,7 +7,7 @@ use minijinja::Environment;
 use serde_json::Value;
 
 use super::expr::{BUILTIN_FUNCTIONS, EXPRESSION_ROOTS, environment, exact_expression};
-use super::{Action, InputType, Problem, Step, Workflow, json_type_name};
+use super::{Action, InputType, Param, Problem, Step, Workflow, json_type_name};
 
 /// Whether `name` can be used in expressions: a letter or `_`, then letters, digits, `_`.
 pub fn is_identifier(name: &str) -> bool {
@@ -256,7 +256,11 @@ impl Checker {
                     );
                 }
             }
+            Action::Sleep(a) => check_param(self, &a.ms, &format!("{here}.ms")),
             Action::EmailSend(a) => {
+                if let Some(port) = &a.smtp.port {
+                    check_param(self, port, &format!("{here}.smtp.port"));
+                }
                 if a.to.as_slice().is_empty() {
                     self.problem(format!("{here}.to"), "needs at least one recipient");
                 }
@@ -360,6 +364,19 @@ impl Checker {
                 self.problem(path, format!("the workflow declares no input `{input}`"));
             }
         }
+    }
+}
+
+/// A `Param` given as text must be an expression or text of the right kind.
+fn check_param<T: std::str::FromStr + Clone>(checker: &mut Checker, param: &Param<T>, path: &str) {
+    if let Param::Expr(text) = param
+        && !text.contains("{{")
+        && param.get().is_err()
+    {
+        checker.problem(
+            path,
+            format!("`{text}` is not a number (or a `{{{{ expression }}}}`)"),
+        );
     }
 }
 
