@@ -33,7 +33,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { commands::EXIT_USAGE } else { 0 });
+            return ExitCode::from(if e.use_stderr() {
+                commands::EXIT_USAGE
+            } else {
+                0
+            });
         }
     };
     let code = match cli.command {

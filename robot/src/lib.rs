@@ -1,4 +1,5 @@
 //! The alq robot: the workflow engine that `alq run` and robots share, and its actions.
 
 pub mod actions;
+pub mod doctor;
 pub mod engine;

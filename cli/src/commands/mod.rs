@@ -1,6 +1,7 @@
 //! One module per command group: a clap `Args` struct and a `run` returning the exit code.
 
 pub mod doctor;
+mod progress;
 pub mod run;
 pub mod schema;
 pub mod validate;

@@ -1,10 +1,187 @@
-//! `alq run FILE`.
+//! `alq run FILE`: runs a workflow here, shows progress, writes the run folder.
+
+use std::path::{Path, PathBuf};
+
+use alq_robot::engine::{self, EngineError, RunOptions};
+use alq_shared::events::RunStatus;
+use alq_shared::workflow::{LoadedWorkflow, ScreenshotPolicy, load};
+use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
+
+use super::progress::Progress;
+use super::{EXIT_CANCELLED, EXIT_FAILED, EXIT_USAGE};
 
 /// Options of `alq run`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The workflow file.
+    pub file: PathBuf,
+    /// An input, as NAME=VALUE; converted to the input's declared type. Repeatable.
+    #[arg(long = "input", value_name = "NAME=VALUE")]
+    pub inputs: Vec<String>,
+    /// A JSON file with an object of inputs (`--input` values win).
+    #[arg(long, value_name = "FILE")]
+    pub inputs_file: Option<PathBuf>,
+    /// The run folder (default: runs/<UTC time>-<workflow name>/).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Show the browser window instead of running headless.
+    #[arg(long)]
+    pub headed: bool,
+    /// When to take screenshots (default: the workflow's `defaults.screenshot`).
+    #[arg(long, value_name = "WHEN", value_parser = ["each_step", "on_error", "never"])]
+    pub screenshots: Option<String>,
+    /// Use a running WebDriver server instead of starting chromedriver.
+    #[arg(long, value_name = "URL")]
+    pub webdriver_url: Option<String>,
+    /// Allow `shell.run` steps to run commands.
+    #[arg(long)]
+    pub allow_shell: bool,
+    /// Print every event as a JSON line on standard output instead of the progress display.
+    #[arg(long)]
+    pub json: bool,
+}
 
-/// Runs the workflow.
-pub fn run(_args: Args) -> u8 {
-    super::EXIT_FAILED
+/// Runs the workflow: 0 when it succeeds, 1 when it fails, 2 when it cannot start,
+/// 130 when cancelled.
+pub fn run(args: Args) -> u8 {
+    let loaded = match load(&args.file) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            eprintln!("{error}");
+            return EXIT_USAGE;
+        }
+    };
+    let inputs = match collect_inputs(&loaded, &args) {
+        Ok(inputs) => inputs,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return EXIT_USAGE;
+        }
+    };
+    let run_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_run_dir(&loaded.workflow.name));
+    let cancel = CancellationToken::new();
+    let progress = Progress::new(args.json);
+    let mut options = RunOptions::new(run_dir);
+    options.inputs = inputs;
+    options.headless = args.headed.then_some(false);
+    options.webdriver_url = args.webdriver_url.clone();
+    options.screenshots = args.screenshots.as_deref().map(|s| match s {
+        "on_error" => ScreenshotPolicy::OnError,
+        "never" => ScreenshotPolicy::Never,
+        _ => ScreenshotPolicy::EachStep,
+    });
+    options.allow_shell = args.allow_shell;
+    options.cancel = cancel.clone();
+    options.on_event = Some(progress.callback());
+
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return EXIT_FAILED;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        tokio::spawn(stop_on_ctrl_c(cancel));
+        engine::run(&loaded, options).await
+    });
+    progress.finish();
+    match outcome {
+        Ok(outcome) => {
+            progress.summary(&loaded.workflow.name, &outcome);
+            match outcome.status {
+                RunStatus::Succeeded => 0,
+                RunStatus::Failed => EXIT_FAILED,
+                RunStatus::Cancelled => EXIT_CANCELLED,
+            }
+        }
+        Err(error @ EngineError::Inputs(_)) => {
+            eprintln!("error: {error}");
+            EXIT_USAGE
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            EXIT_USAGE
+        }
+    }
+}
+
+/// The first Ctrl-C stops the run at the next step boundary (the browser is closed and
+/// the report written); a second one ends the process at once.
+async fn stop_on_ctrl_c(cancel: CancellationToken) {
+    if tokio::signal::ctrl_c().await.is_ok() {
+        eprintln!("\nStopping at the next step boundary (Ctrl-C again to quit at once)...");
+        cancel.cancel();
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(i32::from(EXIT_CANCELLED));
+        }
+    }
+}
+
+fn collect_inputs(loaded: &LoadedWorkflow, args: &Args) -> Result<Map<String, Value>, String> {
+    let mut inputs = Map::new();
+    if let Some(file) = &args.inputs_file {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("cannot read the inputs file {}: {e}", file.display()))?;
+        match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Object(map)) => inputs.extend(map),
+            Ok(_) => {
+                return Err(format!(
+                    "the inputs file {} must hold a JSON object",
+                    file.display()
+                ));
+            }
+            Err(e) => {
+                return Err(format!(
+                    "the inputs file {} is not valid JSON: {e}",
+                    file.display()
+                ));
+            }
+        }
+    }
+    for pair in &args.inputs {
+        let Some((name, text)) = pair.split_once('=') else {
+            return Err(format!("--input `{pair}` must look like NAME=VALUE"));
+        };
+        let value = match loaded.workflow.inputs.get(name) {
+            Some(spec) => spec
+                .kind
+                .parse_text(text)
+                .map_err(|e| format!("input `{name}`: {e}"))?,
+            // Unknown names are reported with the others by the engine's input check.
+            None => Value::String(text.to_owned()),
+        };
+        inputs.insert(name.to_owned(), value);
+    }
+    Ok(inputs)
+}
+
+/// `runs/<UTC time>-<name>`, with a number added if that folder already exists.
+fn default_run_dir(name: &str) -> PathBuf {
+    let slug: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let base = Path::new("runs").join(format!("{stamp}-{slug}"));
+    let mut candidate = base.clone();
+    let mut n = 2;
+    while candidate.exists() {
+        candidate = PathBuf::from(format!("{}-{n}", base.display()));
+        n += 1;
+    }
+    candidate
 }

@@ -13,7 +13,11 @@ pub struct Args {
 pub fn run(args: Args) -> u8 {
     match alq_shared::workflow::load(&args.file) {
         Ok(loaded) => {
-            println!("{}: valid ({} steps)", args.file.display(), loaded.workflow.all_steps().len());
+            println!(
+                "{}: valid ({} steps)",
+                args.file.display(),
+                loaded.workflow.all_steps().len()
+            );
             0
         }
         Err(error) => {

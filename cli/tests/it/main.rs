@@ -1,1 +1,8 @@
 //! Integration tests of the `alq` binary: what a user sees (exit codes, messages, files).
+
+mod browser;
+mod common;
+mod doctor;
+mod engine;
+mod site;
+mod validate;

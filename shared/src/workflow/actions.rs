@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{FailureKind, OneOrMany, Step, Text};
+use super::{FailureKind, OneOrMany, Param, Step, Text};
 
 macro_rules! actions {
     ($( $name:literal => $variant:ident($args:ident) ),* $(,)?) => {
@@ -114,7 +114,11 @@ impl Action {
             Action::ForEach(a) => vec![("steps", &a.steps)],
             Action::While(a) => vec![("steps", &a.steps)],
             Action::Try(a) => {
-                vec![("steps", &a.steps), ("catch", &a.catch), ("finally", &a.finally)]
+                vec![
+                    ("steps", &a.steps),
+                    ("catch", &a.catch),
+                    ("finally", &a.finally),
+                ]
             }
             _ => Vec::new(),
         }
@@ -154,7 +158,6 @@ impl Action {
             Action::BrowserExtract(a) => Some(a.selector.as_str()),
             Action::BrowserDownload(a) => Some(a.selector.as_str()),
             Action::BrowserPress(a) => Some(a.keys.as_str()),
-            Action::Log(a) => Some(a.message.as_str()),
             Action::Call(a) => Some(a.workflow.as_str()),
             Action::HttpRequest(a) => Some(a.url.as_str()),
             Action::ShellRun(a) => Some(a.command.as_str()),
@@ -165,9 +168,12 @@ impl Action {
             Action::FileCopy(a) | Action::FileMove(a) => Some(a.from.as_str()),
             Action::FileDelete(a) => Some(a.path.as_str()),
             Action::FileList(a) => Some(a.dir.as_str()),
-            Action::BrowserWaitFor(a) => {
-                a.selector.as_ref().or(a.text.as_ref()).or(a.url.as_ref()).map(Text::as_str)
-            }
+            Action::BrowserWaitFor(a) => a
+                .selector
+                .as_ref()
+                .or(a.text.as_ref())
+                .or(a.url.as_ref())
+                .map(Text::as_str),
             Action::BrowserFrame(a) => a.selector.as_ref().map(Text::as_str),
             Action::EmailSend(a) => Some(a.subject.as_str()),
             _ => None,
@@ -282,8 +288,8 @@ pub struct CallArgs {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SleepArgs {
-    /// Milliseconds to wait.
-    pub ms: u64,
+    /// Milliseconds to wait (a number or an expression).
+    pub ms: Param<u64>,
 }
 
 /// An action whose only field is a URL.
@@ -659,7 +665,7 @@ pub struct SmtpConfig {
     pub host: Text,
     /// Port (default 587, or 465 with `tls`, or 25 with `none`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub port: Option<u16>,
+    pub port: Option<Param<u16>>,
     /// `none`, `starttls` (default) or `tls`.
     #[serde(default)]
     pub tls: SmtpTls,

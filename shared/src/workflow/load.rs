@@ -59,8 +59,11 @@ fn from_source(
         let target_path = dir.join(&target);
         let canonical = std::fs::canonicalize(&target_path).unwrap_or(target_path.clone());
         if let Some(start) = stack.iter().position(|p| *p == canonical) {
-            let cycle: Vec<String> =
-                stack[start..].iter().chain([&canonical]).map(|p| p.display().to_string()).collect();
+            let cycle: Vec<String> = stack[start..]
+                .iter()
+                .chain([&canonical])
+                .map(|p| p.display().to_string())
+                .collect();
             problems.push(place(
                 &file,
                 source,
@@ -75,14 +78,21 @@ fn from_source(
             problems.push(place(
                 &file,
                 source,
-                Problem::new(format!("{step_path}.workflow"), format!("the called workflow `{target}` is not valid")),
+                Problem::new(
+                    format!("{step_path}.workflow"),
+                    format!("the called workflow `{target}` is not valid"),
+                ),
             ));
             problems.extend(error.problems);
         }
     }
     stack.pop();
     if problems.is_empty() {
-        Ok(LoadedWorkflow { workflow, path: path.to_path_buf(), dir })
+        Ok(LoadedWorkflow {
+            workflow,
+            path: path.to_path_buf(),
+            dir,
+        })
     } else {
         Err(WorkflowError { problems })
     }

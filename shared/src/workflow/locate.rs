@@ -94,7 +94,8 @@ impl Scanner<'_> {
                 None
             }
             _ => {
-                while self.pos < self.bytes.len() && !b",}] \t\r\n".contains(&self.bytes[self.pos]) {
+                while self.pos < self.bytes.len() && !b",}] \t\r\n".contains(&self.bytes[self.pos])
+                {
                     self.pos += 1;
                 }
                 Some(())
@@ -147,7 +148,10 @@ impl Scanner<'_> {
 
 /// The 1-based line and column of the deepest part of `path` found in `source`.
 pub(crate) fn locate(source: &str, path: &str) -> Option<(usize, usize)> {
-    let mut scanner = Scanner { bytes: source.as_bytes(), pos: 0 };
+    let mut scanner = Scanner {
+        bytes: source.as_bytes(),
+        pos: 0,
+    };
     scanner.skip_ws();
     let mut best = scanner.pos;
     for segment in segments(path) {
@@ -177,7 +181,7 @@ mod tests {
     fn finds_nested_members_and_elements() {
         let src = "{\n  \"name\": \"x\",\n  \"steps\": [\n    {\"action\": \"log\"},\n    {\"action\": \"if\", \"then\": [ {\"url\": 1} ]}\n  ]\n}";
         assert_eq!(locate(src, "steps[1]"), Some((5, 5)));
-        assert_eq!(locate(src, "steps[1].then[0].url"), Some((5, 35)));
+        assert_eq!(locate(src, "steps[1].then[0].url"), Some((5, 33)));
         assert_eq!(locate(src, "steps[0].action"), Some((4, 6)));
         // A missing member points at the deepest part that exists.
         assert_eq!(locate(src, "steps[1].nope"), Some((5, 5)));

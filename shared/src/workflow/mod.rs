@@ -3,6 +3,7 @@
 
 mod actions;
 mod error;
+mod expr;
 mod load;
 mod locate;
 mod model;
@@ -10,14 +11,13 @@ mod parse;
 mod schema;
 mod step;
 mod validate;
-mod expr;
 
 pub use actions::*;
 pub use error::{LocatedProblem, Problem, WorkflowError};
+pub use expr::{EXPRESSION_ROOTS, environment, exact_expression};
 pub use load::{LoadedWorkflow, load, load_str};
 pub use model::*;
 pub use parse::parse;
 pub use schema::json_schema;
 pub use step::{COMMON_FIELDS, Step, StepCommon};
 pub use validate::{is_identifier, validate};
-pub use expr::{EXPRESSION_ROOTS, environment, exact_expression};

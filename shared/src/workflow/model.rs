@@ -90,6 +90,19 @@ impl InputType {
         }
     }
 
+    /// The type with its article, for messages: `an integer`.
+    pub fn described(self) -> &'static str {
+        match self {
+            InputType::String => "a string",
+            InputType::Number => "a number",
+            InputType::Integer => "an integer",
+            InputType::Boolean => "a boolean",
+            InputType::List => "a list (JSON array)",
+            InputType::Object => "an object (JSON object)",
+            InputType::Any => "a JSON value",
+        }
+    }
+
     /// Whether a JSON value has this type.
     pub fn accepts(self, value: &Value) -> bool {
         match self {
@@ -108,18 +121,20 @@ impl InputType {
         let parsed = || serde_json::from_str::<Value>(text).map_err(|e| e.to_string());
         let value = match self {
             InputType::String => return Ok(Value::String(text.to_owned())),
-            InputType::Any => return Ok(parsed().unwrap_or_else(|_| Value::String(text.to_owned()))),
+            InputType::Any => {
+                return Ok(parsed().unwrap_or_else(|_| Value::String(text.to_owned())));
+            }
             InputType::Boolean => match text.trim().to_ascii_lowercase().as_str() {
                 "true" | "yes" | "1" => Value::Bool(true),
                 "false" | "no" | "0" => Value::Bool(false),
                 _ => return Err(format!("`{text}` is not a boolean (true or false)")),
             },
-            _ => parsed().map_err(|e| format!("`{text}` is not a {}: {e}", self.name()))?,
+            _ => parsed().map_err(|_| format!("`{text}` is not {}", self.described()))?,
         };
         if self.accepts(&value) {
             Ok(value)
         } else {
-            Err(format!("`{text}` is not a {}", self.name()))
+            Err(format!("`{text}` is not {}", self.described()))
         }
     }
 }
@@ -136,7 +151,10 @@ pub struct Defaults {
 
 impl Default for Defaults {
     fn default() -> Self {
-        Defaults { timeout_ms: 30_000, screenshot: ScreenshotPolicy::EachStep }
+        Defaults {
+            timeout_ms: 30_000,
+            screenshot: ScreenshotPolicy::EachStep,
+        }
     }
 }
 
@@ -171,7 +189,12 @@ pub struct BrowserConfig {
 
 impl Default for BrowserConfig {
     fn default() -> Self {
-        BrowserConfig { headless: true, webdriver_url: None, args: Vec::new(), window: [1280, 900] }
+        BrowserConfig {
+            headless: true,
+            webdriver_url: None,
+            args: Vec::new(),
+            window: [1280, 900],
+        }
     }
 }
 
@@ -244,6 +267,47 @@ impl<'de> Deserialize<'de> for Text {
                 json_type_name(&other)
             ))),
         }
+    }
+}
+
+/// A number or switch that may also be given by an expression (`"{{ inputs.port }}"`),
+/// which the engine renders before the action runs.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Param<T> {
+    /// A literal value.
+    Value(T),
+    /// An expression, or the text an expression rendered to.
+    Expr(String),
+}
+
+impl<T: std::str::FromStr + Clone> Param<T> {
+    /// The value; text (e.g. what an expression gave) is parsed.
+    pub fn get(&self) -> Result<T, String> {
+        match self {
+            Param::Value(value) => Ok(value.clone()),
+            Param::Expr(text) => text
+                .trim()
+                .parse()
+                .map_err(|_| format!("`{text}` is not a valid value here")),
+        }
+    }
+}
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Param<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Value::deserialize(deserializer)? {
+            Value::String(text) => Ok(Param::Expr(text)),
+            other => T::deserialize(other)
+                .map(Param::Value)
+                .map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl<T> From<T> for Param<T> {
+    fn from(value: T) -> Self {
+        Param::Value(value)
     }
 }
 

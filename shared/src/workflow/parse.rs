@@ -14,7 +14,10 @@ pub fn parse(file: &str, source: &str) -> Result<Workflow, WorkflowError> {
         Ok(workflow)
     } else {
         Err(WorkflowError {
-            problems: problems.into_iter().map(|p| place(file, source, p)).collect(),
+            problems: problems
+                .into_iter()
+                .map(|p| place(file, source, p))
+                .collect(),
         })
     }
 }
@@ -34,7 +37,12 @@ fn parse_only(file: &str, source: &str) -> Result<Workflow, WorkflowError> {
     let mut deserializer = serde_json::Deserializer::from_str(source);
     let result = serde_path_to_error::deserialize::<_, Workflow>(&mut deserializer)
         .map_err(|e| (path_string(e.path()), e.into_inner()))
-        .and_then(|workflow| deserializer.end().map(|()| workflow).map_err(|e| (String::new(), e)));
+        .and_then(|workflow| {
+            deserializer
+                .end()
+                .map(|()| workflow)
+                .map_err(|e| (String::new(), e))
+        });
     result.map_err(|(outer, inner)| {
         let located = match inner.classify() {
             Category::Syntax | Category::Eof | Category::Io => LocatedProblem {
@@ -50,7 +58,9 @@ fn parse_only(file: &str, source: &str) -> Result<Workflow, WorkflowError> {
                 place(file, source, Problem::new(path, text))
             }
         };
-        WorkflowError { problems: vec![located] }
+        WorkflowError {
+            problems: vec![located],
+        }
     })
 }
 

@@ -32,7 +32,12 @@ impl JsonSchema for Step {
                 properties.extend(props(&common));
                 properties.extend(props(&args));
                 let mut required = vec![Value::String("action".into())];
-                required.extend(args.get("required").and_then(Value::as_array).cloned().unwrap_or_default());
+                required.extend(
+                    args.get("required")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default(),
+                );
                 serde_json::json!({
                     "type": "object",
                     "title": name,
@@ -63,5 +68,9 @@ fn inline_object(generator: &mut SchemaGenerator, schema: Schema) -> Map<String,
 }
 
 fn props(object: &Map<String, Value>) -> Map<String, Value> {
-    object.get("properties").and_then(Value::as_object).cloned().unwrap_or_default()
+    object
+        .get("properties")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default()
 }

@@ -13,8 +13,15 @@ use super::error::{join_nested, nested_message};
 use super::{Action, Retry};
 
 /// The fields every step may have, whatever its action.
-pub const COMMON_FIELDS: &[&str] =
-    &["id", "name", "when", "timeout_ms", "retry", "continue_on_error", "screenshot"];
+pub const COMMON_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "when",
+    "timeout_ms",
+    "retry",
+    "continue_on_error",
+    "screenshot",
+];
 
 /// One step of a workflow.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,11 +62,17 @@ pub struct StepCommon {
 impl Step {
     /// How the step is shown to people: its name, or its action and target.
     pub fn label(&self) -> String {
+        self.label_with(|text| text.to_owned())
+    }
+
+    /// The label, with the target passed through `render` first (to show the values
+    /// expressions have at run time).
+    pub fn label_with(&self, render: impl FnOnce(&str) -> String) -> String {
         if let Some(name) = &self.common.name {
             return name.clone();
         }
         match self.action.target() {
-            Some(target) => format!("{} {}", self.action.name(), shorten(target, 60)),
+            Some(target) => format!("{} {}", self.action.name(), shorten(&render(target), 60)),
             None => self.action.name().to_owned(),
         }
     }
@@ -80,7 +93,12 @@ impl<'de> Deserialize<'de> for Step {
         let mut fields = Map::<String, Value>::deserialize(deserializer)?;
         let name = match fields.remove("action") {
             Some(Value::String(name)) => name,
-            Some(_) => return Err(D::Error::custom(nested_message("action", "must be a string"))),
+            Some(_) => {
+                return Err(D::Error::custom(nested_message(
+                    "action",
+                    "must be a string",
+                )));
+            }
             None => return Err(D::Error::custom("missing field `action`")),
         };
         let mut common = Map::new();
@@ -114,9 +132,10 @@ fn unknown_action(name: &str) -> String {
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0));
     match closest {
-        Some((_, candidate)) => {
-            nested_message("action", &format!("unknown action `{name}`; did you mean `{candidate}`?"))
-        }
+        Some((_, candidate)) => nested_message(
+            "action",
+            &format!("unknown action `{name}`; did you mean `{candidate}`?"),
+        ),
         None => nested_message(
             "action",
             &format!("unknown action `{name}`; see `alq schema` or docs/workflows.md for the list"),
@@ -127,7 +146,10 @@ fn unknown_action(name: &str) -> String {
 impl Serialize for Step {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut out = Map::new();
-        out.insert("action".to_owned(), Value::String(self.action.name().to_owned()));
+        out.insert(
+            "action".to_owned(),
+            Value::String(self.action.name().to_owned()),
+        );
         if let Value::Object(common) =
             serde_json::to_value(&self.common).map_err(serde::ser::Error::custom)?
         {

@@ -7,12 +7,14 @@ use minijinja::Environment;
 use serde_json::Value;
 
 use super::expr::{BUILTIN_FUNCTIONS, EXPRESSION_ROOTS, environment, exact_expression};
-use super::{Action, InputType, Problem, Step, Workflow, json_type_name};
+use super::{Action, InputType, Param, Problem, Step, Workflow, json_type_name};
 
 /// Whether `name` can be used in expressions: a letter or `_`, then letters, digits, `_`.
 pub fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -30,21 +32,31 @@ pub fn validate(workflow: &Workflow) -> Vec<Problem> {
     for (name, spec) in &workflow.inputs {
         let path = format!("inputs.{name}");
         if !is_identifier(name) {
-            checker.problem(&path, "input names use letters, digits and `_`, and start with a letter");
+            checker.problem(
+                &path,
+                "input names use letters, digits and `_`, and start with a letter",
+            );
         }
         if let Some(default) = &spec.default
             && !spec.kind.accepts(default)
         {
             checker.problem(
                 format!("{path}.default"),
-                format!("is {}, but the input's type is {}", json_type_name(default), spec.kind.name()),
+                format!(
+                    "is {}, but the input's type is {}",
+                    json_type_name(default),
+                    spec.kind.name()
+                ),
             );
         }
         if spec.required && spec.default.is_some() {
             checker.problem(&path, "a required input cannot have a default");
         }
         if spec.kind == InputType::Any && spec.secret {
-            checker.problem(&path, "a secret input must have a type (string, number, ...)");
+            checker.problem(
+                &path,
+                "a secret input must have a type (string, number, ...)",
+            );
         }
     }
     if workflow.defaults.timeout_ms == 0 {
@@ -96,7 +108,10 @@ impl Checker {
                     );
                 } else if let Some(first) = self.ids.get(id) {
                     let first = first.clone();
-                    self.problem(format!("{here}.id"), format!("duplicate step id `{id}` (first used at {first})"));
+                    self.problem(
+                        format!("{here}.id"),
+                        format!("duplicate step id `{id}` (first used at {first})"),
+                    );
                 } else {
                     self.ids.insert(id.clone(), here.clone());
                 }
@@ -126,7 +141,10 @@ impl Checker {
                 self.problem(format!("{here}.retry.attempts"), "must be at least 1");
             }
             if !(retry.backoff.is_finite() && retry.backoff >= 1.0) {
-                self.problem(format!("{here}.retry.backoff"), "must be a number of at least 1");
+                self.problem(
+                    format!("{here}.retry.backoff"),
+                    "must be a number of at least 1",
+                );
             }
         }
         let field = |name: &str| format!("{here}.{name}");
@@ -154,9 +172,15 @@ impl Checker {
                 if let Value::String(s) = &a.items
                     && exact_expression(s).is_none()
                 {
-                    self.problem(field("items"), "must be a list or one `{{ expression }}` giving a list");
+                    self.problem(
+                        field("items"),
+                        "must be a list or one `{{ expression }}` giving a list",
+                    );
                 } else if !matches!(a.items, Value::String(_) | Value::Array(_)) {
-                    self.problem(field("items"), format!("is {}, expected a list", json_type_name(&a.items)));
+                    self.problem(
+                        field("items"),
+                        format!("is {}, expected a list", json_type_name(&a.items)),
+                    );
                 }
                 self.steps(&a.steps, &field("steps"), &scope.with(&a.as_).with("loop"));
             }
@@ -168,7 +192,10 @@ impl Checker {
             Action::Set(a) => {
                 for name in a.vars.keys() {
                     if !is_identifier(name) {
-                        self.problem(field(&format!("vars.{name}")), "variable names use letters, digits and `_`");
+                        self.problem(
+                            field(&format!("vars.{name}")),
+                            "variable names use letters, digits and `_`",
+                        );
                     }
                 }
                 self.value(&step.action.fields(), here, scope);
@@ -204,9 +231,11 @@ impl Checker {
                 &[a.index.is_some(), a.url.is_some(), a.title.is_some()],
                 "`index`, `url`, `title`",
             ),
-            Action::FileWrite(a) => {
-                exactly_one(self, &[a.text.is_some(), a.json.is_some()], "`text`, `json`")
-            }
+            Action::FileWrite(a) => exactly_one(
+                self,
+                &[a.text.is_some(), a.json.is_some()],
+                "`text`, `json`",
+            ),
             Action::BrowserExtract(a) => {
                 if count(&[a.attribute.is_some(), a.property.is_some(), a.table]) > 1 {
                     self.problem(here, "give at most one of `attribute`, `property`, `table`");
@@ -220,16 +249,18 @@ impl Checker {
                     self.problem(here, "give at most one of `json`, `body`");
                 }
                 let method = a.method.as_str();
-                if !method.contains("{{")
-                    && reqwest_method(method).is_none()
-                {
+                if !method.contains("{{") && reqwest_method(method).is_none() {
                     self.problem(
                         format!("{here}.method"),
                         format!("`{method}` is not an HTTP method (GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS)"),
                     );
                 }
             }
+            Action::Sleep(a) => check_param(self, &a.ms, &format!("{here}.ms")),
             Action::EmailSend(a) => {
+                if let Some(port) = &a.smtp.port {
+                    check_param(self, port, &format!("{here}.smtp.port"));
+                }
                 if a.to.as_slice().is_empty() {
                     self.problem(format!("{here}.to"), "needs at least one recipient");
                 }
@@ -237,10 +268,11 @@ impl Checker {
                     self.problem(here, "give `text`, `html` or both");
                 }
             }
-            Action::CsvWrite(a) => {
-                if !matches!(a.rows, Value::String(_) | Value::Array(_)) {
-                    self.problem(format!("{here}.rows"), format!("is {}, expected a list", json_type_name(&a.rows)));
-                }
+            Action::CsvWrite(a) if !matches!(a.rows, Value::String(_) | Value::Array(_)) => {
+                self.problem(
+                    format!("{here}.rows"),
+                    format!("is {}, expected a list", json_type_name(&a.rows)),
+                );
             }
             _ => {}
         }
@@ -257,7 +289,11 @@ impl Checker {
             }
             Value::Object(map) => {
                 for (key, item) in map {
-                    let sub = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                    let sub = if path.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{path}.{key}")
+                    };
                     self.value(item, &sub, scope);
                 }
             }
@@ -283,7 +319,12 @@ impl Checker {
         let expr = exact_expression(expr).unwrap_or(expr);
         let names = match self.env.compile_expression(expr) {
             Ok(compiled) => compiled.undeclared_variables(true),
-            Err(e) => return self.problem(path, format!("invalid expression `{expr}`: {}", describe(&e))),
+            Err(e) => {
+                return self.problem(
+                    path,
+                    format!("invalid expression `{expr}`: {}", describe(&e)),
+                );
+            }
         };
         self.names(names, path, scope);
     }
@@ -301,12 +342,21 @@ impl Checker {
             if !known {
                 let mut roots: Vec<&str> = EXPRESSION_ROOTS.to_vec();
                 roots.extend(scope.locals.iter().map(String::as_str));
-                self.problem(path, format!("unknown name `{root}` in expression; known names: {}", roots.join(", ")));
+                self.problem(
+                    path,
+                    format!(
+                        "unknown name `{root}` in expression; known names: {}",
+                        roots.join(", ")
+                    ),
+                );
             } else if root == "steps"
                 && let Some(id) = second
                 && !self.ids.contains_key(id)
             {
-                self.problem(path, format!("no step has the id `{id}` (used in `{name}`)"));
+                self.problem(
+                    path,
+                    format!("no step has the id `{id}` (used in `{name}`)"),
+                );
             } else if root == "inputs"
                 && let Some(input) = second
                 && !self.inputs.contains(input)
@@ -317,9 +367,25 @@ impl Checker {
     }
 }
 
+/// A `Param` given as text must be an expression or text of the right kind.
+fn check_param<T: std::str::FromStr + Clone>(checker: &mut Checker, param: &Param<T>, path: &str) {
+    if let Param::Expr(text) = param
+        && !text.contains("{{")
+        && param.get().is_err()
+    {
+        checker.problem(
+            path,
+            format!("`{text}` is not a number (or a `{{{{ expression }}}}`)"),
+        );
+    }
+}
+
 /// A minijinja error without its template name: what is wrong, and where in the text.
 fn describe(error: &minijinja::Error) -> String {
-    let detail = error.detail().map(str::to_owned).unwrap_or_else(|| error.kind().to_string());
+    let detail = error
+        .detail()
+        .map(str::to_owned)
+        .unwrap_or_else(|| error.kind().to_string());
     match error.line() {
         Some(line) if line > 1 => format!("{detail} (line {line} of the expression)"),
         _ => detail,

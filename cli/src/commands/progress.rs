@@ -1,0 +1,175 @@
+//! What `alq run` shows while it runs: a live line on a terminal, a plain line per step
+//! otherwise, or JSON lines with `--json`.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use alq_robot::engine::{EventCallback, RunOutcome};
+use alq_shared::events::{RunEvent, RunStatus, StepStatus};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// The progress display of one run.
+pub struct Progress {
+    json: bool,
+    bar: Option<ProgressBar>,
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Default)]
+struct State {
+    /// seq -> (depth, label) of started steps.
+    steps: HashMap<u64, (usize, String)>,
+}
+
+impl Progress {
+    /// A display for this terminal (or for scripts with `json`).
+    pub fn new(json: bool) -> Self {
+        let bar = (!json && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new_spinner();
+            let style = ProgressStyle::with_template("{spinner:.cyan} step {msg} {elapsed:.dim}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner());
+            bar.set_style(style);
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        });
+        Progress {
+            json,
+            bar,
+            state: Arc::default(),
+        }
+    }
+
+    /// The callback the engine calls with every event.
+    pub fn callback(&self) -> EventCallback {
+        let json = self.json;
+        let bar = self.bar.clone();
+        let state = self.state.clone();
+        Box::new(move |event| {
+            if json {
+                if let Ok(line) = serde_json::to_string(event) {
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(out, "{line}");
+                    let _ = out.flush();
+                }
+                return;
+            }
+            let Ok(mut state) = state.lock() else { return };
+            if let Some(line) = state.line(event) {
+                match &bar {
+                    Some(bar) => bar.println(line),
+                    None => eprintln!("{line}"),
+                }
+            }
+            if let (Some(bar), RunEvent::StepStarted { seq, label, .. }) = (&bar, event) {
+                bar.set_message(format!("{seq} · {label}"));
+                bar.reset_elapsed();
+            }
+        })
+    }
+
+    /// Removes the live line.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+
+    /// The closing lines: how the run ended and where the report is.
+    pub fn summary(&self, name: &str, outcome: &RunOutcome) {
+        if self.json {
+            return;
+        }
+        let report = outcome.run_dir.join("report.html");
+        let duration = outcome.events.iter().find_map(|e| match e {
+            RunEvent::RunFinished { duration_ms, .. } => Some(*duration_ms),
+            _ => None,
+        });
+        let took = duration
+            .map(|ms| format!(" in {}", human_ms(ms)))
+            .unwrap_or_default();
+        match outcome.status {
+            RunStatus::Succeeded => eprintln!("✓ {name} succeeded{took}"),
+            RunStatus::Failed => eprintln!("✗ {name} failed{took}"),
+            RunStatus::Cancelled => eprintln!("■ {name} was cancelled{took}"),
+        }
+        if let Some(error) = &outcome.error {
+            eprintln!("  {}", error.message);
+        }
+        if !outcome.outputs.is_empty() {
+            eprintln!(
+                "  outputs: {}",
+                serde_json::Value::Object(outcome.outputs.clone())
+            );
+        }
+        eprintln!("  report: {}", report.display());
+    }
+}
+
+impl State {
+    /// The plain line for an event, if it gets one.
+    fn line(&mut self, event: &RunEvent) -> Option<String> {
+        match event {
+            RunEvent::StepStarted {
+                seq, parent, label, ..
+            } => {
+                let depth = parent
+                    .and_then(|p| self.steps.get(&p))
+                    .map_or(0, |(d, _)| d + 1);
+                self.steps.insert(*seq, (depth, label.clone()));
+                None
+            }
+            RunEvent::StepFinished {
+                seq,
+                status,
+                duration_ms,
+                attempts,
+                error,
+                ..
+            } => {
+                let (depth, label) = self.steps.get(seq).cloned().unwrap_or_default();
+                let mark = match status {
+                    StepStatus::Succeeded => "✓",
+                    StepStatus::Failed => "✗",
+                    StepStatus::FailedIgnored => "!",
+                    StepStatus::Skipped => "-",
+                    StepStatus::Cancelled => "■",
+                };
+                let retries = if *attempts > 1 {
+                    format!(" ({attempts} attempts)")
+                } else {
+                    String::new()
+                };
+                let mut line = format!(
+                    "{:indent$}{mark} {seq:03} {label}  {}{retries}",
+                    "",
+                    human_ms(*duration_ms),
+                    indent = depth * 2
+                );
+                if let (Some(error), StepStatus::FailedIgnored) = (error, status) {
+                    line.push_str(&format!(
+                        "\n{:indent$}    ignored: {}",
+                        "",
+                        error.message,
+                        indent = depth * 2
+                    ));
+                }
+                Some(line)
+            }
+            RunEvent::Log { seq, message, .. } => {
+                let depth = self.steps.get(seq).map_or(0, |(d, _)| *d);
+                Some(format!("{:indent$}  · {message}", "", indent = depth * 2))
+            }
+            RunEvent::RunStarted { .. } | RunEvent::RunFinished { .. } => None,
+        }
+    }
+}
+
+fn human_ms(ms: u64) -> String {
+    match ms {
+        0..=999 => format!("{ms}ms"),
+        1000..=59_999 => format!("{:.1}s", ms as f64 / 1000.0),
+        _ => format!("{}m {}s", ms / 60_000, (ms % 60_000) / 1000),
+    }
+}

@@ -1,0 +1,219 @@
+//! `alq run` with a real Chromium: screenshots, the report, failures and Ctrl-C.
+
+use crate::common::{Workspace, events, have_chromedriver};
+use crate::site;
+
+fn form_workflow(url: &str, extra: &str) -> String {
+    format!(
+        r##"{{"name": "order", "defaults": {{"timeout_ms": 10000}}, "outputs": {{"greeting": "{{{{ steps.greeting.output }}}}", "rows": "{{{{ steps.rows.output }}}}"}},
+  "steps": [
+    {{"action": "browser.open", "url": "{url}"}},
+    {{"action": "browser.type", "selector": "#name", "text": "Ada"}},
+    {{"action": "browser.click", "selector": "text=Go"}},
+    {{"id": "greeting", "action": "browser.extract", "selector": "#out"}},
+    {{"id": "rows", "action": "browser.extract", "selector": "#t", "table": true}}{extra}
+  ]}}"##
+    )
+}
+
+#[test]
+fn a_browser_run_writes_a_screenshot_per_step_and_the_report() {
+    if !have_chromedriver() {
+        return;
+    }
+    let addr = site::serve();
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        &form_workflow(&format!("http://{addr}/form"), ""),
+    );
+    ws.alq(&["run", "wf.json"])
+        .expect_code(0)
+        .stderr_has(&["order succeeded", "✓ 003 browser.click text=Go"]);
+    let dir = ws.run_dir();
+    let events = events(&dir);
+    let end = events.last().unwrap();
+    assert_eq!(end["outputs"]["greeting"], "Hello Ada");
+    assert_eq!(
+        end["outputs"]["rows"],
+        serde_json::json!([{"Item": "Apple", "Qty": "3"}, {"Item": "Pear", "Qty": "5"}])
+    );
+    for (seq, action) in [
+        (1, "browser.open"),
+        (2, "browser.type"),
+        (3, "browser.click"),
+        (5, "browser.extract"),
+    ] {
+        let name = format!("step-{seq:03}-{action}.png");
+        let png = std::fs::read(dir.join(&name)).unwrap_or_else(|_| panic!("{name} is missing"));
+        assert!(png.starts_with(b"\x89PNG"), "{name} is not a PNG");
+        assert!(
+            events
+                .iter()
+                .any(|e| e["seq"] == seq && e["screenshot"] == name.as_str())
+        );
+    }
+    let report = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(
+        report.contains("data:image/png;base64,"),
+        "the report embeds thumbnails"
+    );
+    assert!(
+        report.contains("step-003-browser.click.png"),
+        "thumbnails link to the full screenshots"
+    );
+}
+
+#[test]
+fn a_selector_that_never_matches_fails_after_the_timeout_with_its_screenshot() {
+    if !have_chromedriver() {
+        return;
+    }
+    let addr = site::serve();
+    let ws = Workspace::new();
+    let url = format!("http://{addr}/form");
+    let extra = r##",
+    {"action": "browser.click", "selector": "#missing", "timeout_ms": 1500},
+    {"action": "log", "message": "not reached"}"##;
+    ws.write("wf.json", &form_workflow(&url, extra));
+    let run = ws.alq(&["run", "wf.json", "--screenshots", "on_error"]);
+    run.expect_code(1).stderr_has(&[
+        "order failed",
+        "step steps[5] (browser.click #missing)",
+        "#missing",
+        &url,
+        "screenshot: ",
+    ]);
+    assert!(!run.stderr.contains("not reached"));
+    let dir = ws.run_dir();
+    let shots: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".png"))
+        .collect();
+    assert_eq!(
+        shots,
+        vec!["step-006-browser.click.png".to_owned()],
+        "on_error keeps only the failed step's screenshot"
+    );
+    let end = events(&dir).pop().unwrap();
+    assert_eq!(end["status"], "failed");
+    assert_eq!(end["error"]["url"], url.as_str());
+}
+
+#[test]
+fn screenshots_never_takes_none() {
+    if !have_chromedriver() {
+        return;
+    }
+    let addr = site::serve();
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        &form_workflow(&format!("http://{addr}/form"), ""),
+    );
+    ws.alq(&["run", "wf.json", "--screenshots", "never"])
+        .expect_code(0);
+    let pngs = std::fs::read_dir(ws.run_dir())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "png")
+        })
+        .count();
+    assert_eq!(pngs, 0);
+}
+
+#[test]
+fn browser_actions_without_an_open_browser_say_what_to_do() {
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        r##"{"name": "x", "steps": [{"action": "browser.click", "selector": "#a"}]}"##,
+    );
+    ws.alq(&["run", "wf.json"])
+        .expect_code(1)
+        .stderr_has(&["no browser is open", "browser.open"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_during_a_browser_run_closes_the_browser_and_writes_the_report() {
+    use std::process::{Command, Stdio};
+    if !have_chromedriver() {
+        return;
+    }
+    let addr = site::serve();
+    let ws = Workspace::new();
+    let extra = r#", {"action": "sleep", "ms": 60000}"#;
+    ws.write(
+        "wf.json",
+        &form_workflow(&format!("http://{addr}/form"), extra),
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_alq"))
+        .args(["run", "wf.json", "--json"])
+        .current_dir(ws.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let events_text =
+        || std::fs::read_to_string(ws.run_dir().join("events.ndjson")).unwrap_or_default();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !(ws.path().join("runs").exists() && events_text().contains("\"action\":\"sleep\"")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never reached the sleep step"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let pid = child.id();
+    // alq's children (chromedriver) and theirs (Chromium) must all be gone afterwards.
+    let children = |parent: u32| -> Vec<u32> {
+        let out = Command::new("pgrep")
+            .args(["-P", &parent.to_string()])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    };
+    let mut started: Vec<u32> = children(pid);
+    for p in started.clone() {
+        started.extend(children(p));
+    }
+    assert!(!started.is_empty(), "alq should have started chromedriver");
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(ws.run_dir().join("report.html").is_file());
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let alive: Vec<u32> = started
+        .into_iter()
+        .filter(|p| std::path::Path::new(&format!("/proc/{p}")).exists())
+        .filter(|p| {
+            !std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .unwrap_or_default()
+                .contains(") Z ")
+        })
+        .collect();
+    assert!(
+        alive.is_empty(),
+        "processes alq started are still running: {alive:?}"
+    );
+}

@@ -1,0 +1,290 @@
+//! The engine through `alq run`, without a browser: control flow, expressions, outputs,
+//! failures, secrets, the run folder and cancellation.
+
+use crate::common::{Workspace, events};
+
+fn finished(events: &[serde_json::Value]) -> &serde_json::Value {
+    events
+        .iter()
+        .find(|e| e["event"] == "run_finished")
+        .expect("run_finished event")
+}
+
+#[test]
+fn control_flow_and_expressions_produce_outputs() {
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        r#"{
+  "name": "flow",
+  "inputs": {"limit": {"type": "integer", "default": 10}, "who": {"type": "string", "required": true}},
+  "outputs": {"total": "{{ vars.total }}", "names": "{{ vars.names }}", "greeting": "hi {{ inputs.who }}", "sub": "{{ steps.sub.output }}"},
+  "steps": [
+    {"action": "set", "vars": {"total": 0, "names": [], "list": [1, 2, 3]}},
+    {"action": "for_each", "items": "{{ vars.list }}", "as": "x", "steps": [
+      {"action": "set", "vars": {"total": "{{ vars.total + x }}", "names": "{{ vars.names + ['n' ~ loop.index] }}"}}
+    ]},
+    {"action": "if", "condition": "vars.total == 6", "then": [{"action": "set", "vars": {"branch": "then"}}],
+     "else": [{"action": "fail", "message": "wrong total {{ vars.total }}"}]},
+    {"action": "while", "condition": "vars.total < inputs.limit", "steps": [
+      {"action": "set", "vars": {"total": "{{ vars.total + 1 }}"}}
+    ]},
+    {"action": "log", "message": "never", "when": "vars.total != inputs.limit"},
+    {"id": "sub", "action": "call", "workflow": "sub/double.json", "inputs": {"n": "{{ vars.total }}"}}
+  ]
+}"#,
+    );
+    ws.write(
+        "sub/double.json",
+        r#"{"name": "double", "inputs": {"n": {"type": "integer", "required": true}},
+            "outputs": {"doubled": "{{ inputs.n * 2 }}", "dir_name": "{{ workflow.dir }}"},
+            "steps": [{"action": "log", "message": "doubling {{ inputs.n }}"}]}"#,
+    );
+    let run = ws.alq(&[
+        "run", "wf.json", "--input", "who=Ada", "--input", "limit=12",
+    ]);
+    run.expect_code(0)
+        .stderr_has(&["flow succeeded", "report: ", "doubling 12"]);
+    let dir = ws.run_dir();
+    assert!(
+        dir.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .ends_with("-flow")
+    );
+    assert!(dir.join("report.html").is_file());
+    let events = events(&dir);
+    let end = finished(&events);
+    assert_eq!(end["status"], "succeeded");
+    assert_eq!(end["outputs"]["total"], 12);
+    assert_eq!(
+        end["outputs"]["names"],
+        serde_json::json!(["n1", "n2", "n3"])
+    );
+    assert_eq!(end["outputs"]["greeting"], "hi Ada");
+    assert_eq!(end["outputs"]["sub"]["doubled"], 24);
+    assert!(
+        end["outputs"]["sub"]["dir_name"]
+            .as_str()
+            .unwrap()
+            .ends_with("sub")
+    );
+    let skipped: Vec<_> = events.iter().filter(|e| e["status"] == "skipped").collect();
+    assert_eq!(skipped.len(), 1, "the `when: false` step is skipped");
+    // Every started step finishes, nested ones carry their parent.
+    let started = events
+        .iter()
+        .filter(|e| e["event"] == "step_started")
+        .count();
+    let ended = events
+        .iter()
+        .filter(|e| e["event"] == "step_finished")
+        .count();
+    assert_eq!(started, ended);
+    assert!(events.iter().any(|e| e["event"] == "step_started"
+        && e["path"] == "steps[1].steps[0]"
+        && e["parent"] == 2));
+}
+
+#[test]
+fn a_failing_step_fails_the_run_with_exit_1_and_names_the_step() {
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        r#"{"name": "bad", "steps": [
+  {"action": "log", "message": "first"},
+  {"action": "fail", "message": "invoice {{ 40 + 2 }} is not valid"},
+  {"action": "log", "message": "never reached"}
+]}"#,
+    );
+    let run = ws.alq(&["run", "wf.json"]);
+    run.expect_code(1).stderr_has(&[
+        "bad failed",
+        "step steps[1] (fail): invoice 42 is not valid",
+    ]);
+    assert!(!run.stderr.contains("never reached"));
+    let events = events(&ws.run_dir());
+    let end = finished(&events);
+    assert_eq!(end["status"], "failed");
+    assert_eq!(end["error"]["type"], "business");
+    assert_eq!(end["error"]["step"], "steps[1]");
+    assert!(ws.run_dir().join("report.html").is_file());
+}
+
+#[test]
+fn runtime_expression_errors_fail_the_step() {
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        r#"{"name": "x", "steps": [{"action": "log", "message": "{{ vars.missing.deeper }}"}]}"#,
+    );
+    ws.alq(&["run", "wf.json"])
+        .expect_code(1)
+        .stderr_has(&["step steps[0] (log)", "vars.missing"]);
+}
+
+#[test]
+fn try_catch_finally_retry_and_continue_on_error() {
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        r#"{"name": "x", "outputs": {"log": "{{ vars.log }}"}, "steps": [
+  {"action": "set", "vars": {"log": []}},
+  {"action": "try",
+   "steps": [{"action": "fail", "message": "boom", "type": "application"}],
+   "catch": [{"action": "set", "vars": {"log": "{{ vars.log + ['caught ' ~ error.message ~ ' at ' ~ error.step ~ ' ' ~ error.type] }}"}}],
+   "finally": [{"action": "set", "vars": {"log": "{{ vars.log + ['finally'] }}"}}]},
+  {"id": "flaky", "action": "file.read", "path": "missing.txt", "retry": {"attempts": 3, "delay_ms": 10, "backoff": 2},
+   "continue_on_error": true},
+  {"action": "set", "vars": {"log": "{{ vars.log + [steps.flaky.status] }}"}}
+]}"#,
+    );
+    let run = ws.alq(&["run", "wf.json"]);
+    run.expect_code(0)
+        .stderr_has(&["(3 attempts)", "ignored: step steps[2]"]);
+    let events = events(&ws.run_dir());
+    assert_eq!(
+        finished(&events)["outputs"]["log"],
+        serde_json::json!([
+            "caught boom at steps[1].steps[0] application",
+            "finally",
+            "failed"
+        ])
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["status"] == "failed_ignored" && e["attempts"] == 3)
+    );
+}
+
+#[test]
+fn business_failures_are_not_retried_and_while_is_bounded() {
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        r#"{"name": "x", "steps": [
+  {"action": "fail", "message": "bad data", "retry": {"attempts": 5, "delay_ms": 1}, "continue_on_error": true},
+  {"action": "while", "condition": "true", "max_iterations": 3, "steps": [{"action": "log", "message": "again {{ loop.index }}"}]}
+]}"#,
+    );
+    let run = ws.alq(&["run", "wf.json"]);
+    run.expect_code(1)
+        .stderr_has(&["again 3", "still holds after max_iterations (3)"]);
+    let events = events(&ws.run_dir());
+    assert!(
+        events
+            .iter()
+            .any(|e| e["status"] == "failed_ignored" && e["attempts"] == 1)
+    );
+}
+
+#[test]
+fn step_timeout_stops_a_slow_step() {
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        r#"{"name": "x", "steps": [{"action": "sleep", "ms": 5000, "timeout_ms": 200}]}"#,
+    );
+    ws.alq(&["run", "wf.json"])
+        .expect_code(1)
+        .stderr_has(&["timed out after 200ms"]);
+}
+
+#[test]
+fn secrets_are_masked_everywhere() {
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        r#"{"name": "x", "inputs": {"password": {"type": "string", "secret": true, "required": true}},
+            "steps": [{"action": "log", "message": "logging in with {{ inputs.password }}"},
+                      {"action": "fail", "message": "rejected {{ inputs.password }}"}]}"#,
+    );
+    let run = ws.alq(&["run", "wf.json", "--input", "password=hunter2"]);
+    run.expect_code(1)
+        .stderr_has(&["logging in with ***", "rejected ***"]);
+    assert!(!run.stderr.contains("hunter2"));
+    let dir = ws.run_dir();
+    for file in ["events.ndjson", "report.html"] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        assert!(!text.contains("hunter2"), "{file} shows the secret");
+    }
+}
+
+#[test]
+fn json_mode_prints_events_and_out_chooses_the_folder() {
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        r#"{"name": "x", "steps": [{"action": "log", "message": "hello"}]}"#,
+    );
+    let run = ws.alq(&["run", "wf.json", "--json", "--out", "my-run"]);
+    run.expect_code(0);
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(lines.first().unwrap()["event"], "run_started");
+    assert_eq!(lines.last().unwrap()["event"], "run_finished");
+    assert!(
+        lines
+            .iter()
+            .any(|e| e["event"] == "log" && e["message"] == "hello")
+    );
+    assert!(ws.path().join("my-run/events.ndjson").is_file());
+    assert!(ws.path().join("my-run/report.html").is_file());
+}
+
+#[test]
+fn unwritable_run_folder_is_a_clear_error() {
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        r#"{"name": "x", "steps": [{"action": "log", "message": "hello"}]}"#,
+    );
+    ws.write("file", "not a folder");
+    ws.alq(&["run", "wf.json", "--out", "file/run"])
+        .expect_code(2)
+        .stderr_has(&["cannot write the run folder"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_at_the_next_step_and_still_writes_the_report() {
+    use std::process::{Command, Stdio};
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        r#"{"name": "x", "steps": [{"action": "log", "message": "started"}, {"action": "sleep", "ms": 30000}, {"action": "log", "message": "after"}]}"#,
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_alq"))
+        .args(["run", "wf.json", "--json"])
+        .current_dir(ws.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the sleep step has started, then interrupt as a terminal would.
+    let events_file =
+        || std::fs::read_to_string(ws.run_dir().join("events.ndjson")).unwrap_or_default();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !(ws.path().join("runs").exists() && events_file().contains("\"action\":\"sleep\"")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never reached the sleep step"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130));
+    let events = events(&ws.run_dir());
+    assert_eq!(finished(&events)["status"], "cancelled");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("after"));
+    assert!(ws.run_dir().join("report.html").is_file());
+}

@@ -1,0 +1,35 @@
+//! A small site served by the test on port 0, for workflows that drive the browser.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::response::Html;
+use axum::routing::get;
+
+const FORM: &str = r#"<!doctype html><html><head><title>Form</title></head><body>
+<h1>Order</h1>
+<input id="name" placeholder="Name">
+<button id="go" onclick="document.getElementById('out').textContent = 'Hello ' + document.getElementById('name').value">Go</button>
+<p id="out"></p>
+<table id="t"><thead><tr><th>Item</th><th>Qty</th></tr></thead>
+<tbody><tr><td>Apple</td><td>3</td></tr><tr><td>Pear</td><td>5</td></tr></tbody></table>
+</body></html>"#;
+
+/// Serves the site on a free loopback port until the test process ends.
+pub fn serve() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let app = Router::new().route("/form", get(|| async { Html(FORM) }));
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            axum::serve(listener, app).await.expect("serve");
+        });
+    });
+    addr
+}

@@ -1,0 +1,278 @@
+//! Bad workflow files and bad command lines: exit 2 and a message naming the place.
+
+use crate::common::Workspace;
+
+fn invalid(source: &str, expected: &[&str]) {
+    let ws = Workspace::new();
+    ws.write("wf.json", source);
+    for command in [&["validate", "wf.json"][..], &["run", "wf.json"][..]] {
+        let run = ws.alq(command);
+        run.expect_code(2).stderr_has(expected);
+    }
+    assert!(
+        !ws.path().join("runs").exists(),
+        "an invalid workflow must not start a run"
+    );
+}
+
+#[test]
+fn invalid_json_names_line_and_column() {
+    invalid(
+        "{\n  \"name\": \"x\",\n  \"steps\": [\n    {\"action\": \"log\" \"message\": \"a\"}\n  ]\n}",
+        &["wf.json:4:", "invalid JSON"],
+    );
+}
+
+#[test]
+fn unknown_action_suggests_the_closest_name() {
+    invalid(
+        r#"{"name": "x", "steps": [
+  {"action": "log", "message": "a"},
+  {"action": "if", "condition": "true", "then": [
+    {"action": "browser.clik", "selector": "a"}
+  ]}
+]}"#,
+        &[
+            "wf.json:4:",
+            "steps[1].then[0].action",
+            "unknown action `browser.clik`",
+            "did you mean `browser.click`",
+        ],
+    );
+}
+
+#[test]
+fn unknown_field_names_the_step_and_field() {
+    invalid(
+        r##"{"name": "x", "steps": [
+  {"action": "log", "message": "a"},
+  {"action": "for_each", "items": [1], "steps": [
+    {"action": "browser.click", "slector": "#a"}
+  ]}
+]}"##,
+        &[
+            "wf.json:4:",
+            "steps[1].steps[0]",
+            "unknown field `slector`",
+            "browser.click",
+        ],
+    );
+}
+
+#[test]
+fn unknown_top_level_field() {
+    invalid(
+        r#"{"name": "x", "stepz": [], "steps": []}"#,
+        &["unknown field `stepz`"],
+    );
+}
+
+#[test]
+fn missing_required_field() {
+    invalid(
+        r#"{"name": "x", "steps": [{"action": "browser.goto"}]}"#,
+        &["steps[0]", "missing field `url`"],
+    );
+    invalid(
+        r#"{"name": "x", "steps": [{"message": "hi"}]}"#,
+        &["steps[0]", "missing field `action`"],
+    );
+    invalid(r#"{"steps": []}"#, &["missing field `name`"]);
+}
+
+#[test]
+fn wrong_types() {
+    invalid(
+        r#"{"name": "x", "steps": [{"action": "sleep", "ms": "soon"}]}"#,
+        &["steps[0].ms", "`soon` is not a number"],
+    );
+    invalid(
+        r#"{"name": "x", "steps": [{"action": "sleep", "ms": [1]}]}"#,
+        &["steps[0].ms", "invalid type: sequence"],
+    );
+    invalid(
+        r#"{"name": "x", "steps": [{"action": "log", "message": "a", "timeout_ms": -1}]}"#,
+        &["steps[0].timeout_ms"],
+    );
+    invalid(
+        r#"{"name": "x", "inputs": {"n": {"type": "integer", "default": "three"}}, "steps": []}"#,
+        &[
+            "inputs.n.default",
+            "is a string, but the input's type is integer",
+        ],
+    );
+    invalid(
+        r#"{"name": "x", "defaults": {"screenshot": "always"}, "steps": []}"#,
+        &["defaults.screenshot", "unknown variant `always`"],
+    );
+}
+
+#[test]
+fn duplicate_ids() {
+    invalid(
+        r#"{"name": "x", "steps": [
+  {"id": "a", "action": "log", "message": "1"},
+  {"action": "try", "steps": [{"id": "a", "action": "log", "message": "2"}]}
+]}"#,
+        &[
+            "wf.json:3:",
+            "steps[1].steps[0].id",
+            "duplicate step id `a` (first used at steps[0])",
+        ],
+    );
+}
+
+#[test]
+fn references_to_unknown_steps_inputs_and_names() {
+    invalid(
+        r#"{"name": "x", "steps": [{"action": "log", "message": "{{ steps.nope.output }}"}]}"#,
+        &["steps[0].message", "no step has the id `nope`"],
+    );
+    invalid(
+        r#"{"name": "x", "steps": [{"action": "log", "message": "{{ inputs.who }}"}]}"#,
+        &["steps[0].message", "declares no input `who`"],
+    );
+    invalid(
+        r#"{"name": "x", "steps": [{"action": "log", "message": "{{ input.who }}"}]}"#,
+        &["steps[0].message", "unknown name `input`"],
+    );
+}
+
+#[test]
+fn expression_syntax_errors() {
+    invalid(
+        r#"{"name": "x", "steps": [{"action": "log", "message": "{{ vars.a + }}"}]}"#,
+        &["steps[0].message", "invalid expression"],
+    );
+    invalid(
+        r#"{"name": "x", "steps": [{"action": "if", "condition": "vars.a ==", "then": []}]}"#,
+        &["steps[0].condition", "invalid expression"],
+    );
+    invalid(
+        r#"{"name": "x", "steps": [{"action": "log", "message": "a", "when": "(("}]}"#,
+        &["steps[0].when", "invalid expression"],
+    );
+}
+
+#[test]
+fn fields_that_go_together() {
+    invalid(
+        r#"{"name": "x", "steps": [{"action": "browser.select", "selector": "s", "value": "a", "index": 1}]}"#,
+        &["steps[0]", "exactly one of `value`, `label`, `index`"],
+    );
+    invalid(
+        r#"{"name": "x", "steps": [{"action": "http.request", "method": "FETCH", "url": "http://x"}]}"#,
+        &["steps[0].method", "not an HTTP method"],
+    );
+}
+
+#[test]
+fn call_cycle_is_refused() {
+    let ws = Workspace::new();
+    ws.write(
+        "a.json",
+        r#"{"name": "a", "steps": [{"action": "call", "workflow": "sub/b.json"}]}"#,
+    );
+    ws.write(
+        "sub/b.json",
+        r#"{"name": "b", "steps": [{"action": "call", "workflow": "../a.json"}]}"#,
+    );
+    ws.alq(&["validate", "a.json"]).expect_code(2).stderr_has(&[
+        "`call` cycle",
+        "a.json -> ",
+        "b.json -> ",
+    ]);
+    ws.alq(&["run", "a.json"])
+        .expect_code(2)
+        .stderr_has(&["`call` cycle"]);
+}
+
+#[test]
+fn call_of_a_missing_or_invalid_file() {
+    let ws = Workspace::new();
+    ws.write("a.json", r#"{"name": "a", "steps": [{"action": "call", "workflow": "b.json"}, {"action": "call", "workflow": "c.json"}]}"#);
+    ws.write("c.json", r#"{"name": "c", "steps": [{"action": "nope"}]}"#);
+    ws.alq(&["validate", "a.json"]).expect_code(2).stderr_has(&[
+        "steps[0].workflow",
+        "b.json: cannot read the workflow file",
+        "c.json:1:",
+        "unknown action `nope`",
+    ]);
+}
+
+#[test]
+fn missing_file_and_bad_command_lines() {
+    let ws = Workspace::new();
+    ws.alq(&["validate", "nope.json"])
+        .expect_code(2)
+        .stderr_has(&["nope.json", "cannot read"]);
+    ws.alq(&["run"]).expect_code(2);
+    ws.alq(&["run", "x.json", "--screenshots", "sometimes"])
+        .expect_code(2);
+    ws.alq(&["frobnicate"]).expect_code(2);
+    let help = ws.alq(&["--help"]);
+    help.expect_code(0);
+    assert!(help.stdout.contains("run"));
+}
+
+#[test]
+fn bad_inputs_on_the_command_line() {
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        r#"{"name": "x", "inputs": {"n": {"type": "integer", "required": true}, "flag": {"type": "boolean", "default": false}},
+            "steps": [{"action": "log", "message": "{{ inputs.n }}"}]}"#,
+    );
+    ws.alq(&["run", "wf.json"])
+        .expect_code(2)
+        .stderr_has(&["input `n` is required"]);
+    ws.alq(&["run", "wf.json", "--input", "n=abc"])
+        .expect_code(2)
+        .stderr_has(&["`abc` is not an integer"]);
+    ws.alq(&["run", "wf.json", "--input", "n=1", "--input", "flag=maybe"])
+        .expect_code(2)
+        .stderr_has(&["`maybe` is not a boolean"]);
+    ws.alq(&["run", "wf.json", "--input", "n=1", "--input", "who=me"])
+        .expect_code(2)
+        .stderr_has(&["unknown input `who`", "declares: flag, n"]);
+    ws.alq(&["run", "wf.json", "--input", "n"])
+        .expect_code(2)
+        .stderr_has(&["NAME=VALUE"]);
+    ws.write("inputs.json", "[1]");
+    ws.alq(&["run", "wf.json", "--inputs-file", "inputs.json"])
+        .expect_code(2)
+        .stderr_has(&["must hold a JSON object"]);
+    ws.write("inputs.json", r#"{"n": "seven"}"#);
+    ws.alq(&["run", "wf.json", "--inputs-file", "inputs.json"])
+        .expect_code(2)
+        .stderr_has(&["input `n` is a string, but its type is integer"]);
+    assert!(!ws.path().join("runs").exists());
+}
+
+#[test]
+fn schema_describes_every_action() {
+    let ws = Workspace::new();
+    let run = ws.alq(&["schema"]);
+    run.expect_code(0);
+    let schema: serde_json::Value = serde_json::from_str(&run.stdout).expect("schema is JSON");
+    let text = run.stdout;
+    for action in [
+        "browser.click",
+        "for_each",
+        "email.send",
+        "shell.run",
+        "csv.read",
+    ] {
+        assert!(
+            text.contains(&format!("\"const\": \"{action}\"")),
+            "schema lacks {action}"
+        );
+    }
+    assert_eq!(schema["type"], "object");
+    assert!(
+        schema["required"]
+            .as_array()
+            .expect("required")
+            .contains(&"steps".into())
+    );
+}

@@ -1,0 +1,728 @@
+//! The interpreter: one step at a time, control flow included.
+
+// Steps run as local (not `Send`) futures: browser actions hold higher-ranked async
+// closures that rustc cannot prove `Send`, and a run needs no more than one thread (a robot
+// gives each slot its own thread and runtime).
+//
+// A `Failure` is built at most once per failing step, far from any hot path: boxing it
+// would only add noise.
+#![allow(clippy::result_large_err)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use alq_shared::events::{RunEvent, StepError, StepStatus};
+use alq_shared::workflow::{
+    Action, FailureKind, LoadedWorkflow, Param, ScreenshotPolicy, Step, load,
+};
+use futures::future::LocalBoxFuture;
+use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
+
+use super::recorder::Recorder;
+use super::resolve_inputs;
+use super::scope::{Frame, Renderer};
+use crate::actions::browser::{Browser, BrowserOptions};
+use crate::actions::{ActionCtx, ActionError, run_other};
+
+/// How deep `call` may nest: deeper is almost surely a cycle through an expression path.
+const MAX_CALL_DEPTH: usize = 32;
+/// Leaf actions enforce their own timeout with a precise message; this is the backstop.
+const TIMEOUT_GRACE: Duration = Duration::from_secs(2);
+
+pub(crate) struct Settings {
+    pub(crate) run_dir: PathBuf,
+    pub(crate) headless: Option<bool>,
+    pub(crate) webdriver_url: Option<String>,
+    pub(crate) screenshots: ScreenshotPolicy,
+    pub(crate) allow_shell: bool,
+    pub(crate) cancel: CancellationToken,
+}
+
+/// Why a step (and so the run) stopped.
+#[derive(Debug, Clone)]
+pub(crate) struct Failure {
+    /// What went wrong, without the step's name (what `error.message` shows in `catch`).
+    pub(crate) message: String,
+    pub(crate) kind: FailureKind,
+    /// The path of the step that failed, once known.
+    pub(crate) step: Option<String>,
+    /// How that step is shown to people.
+    pub(crate) label: String,
+    pub(crate) url: Option<String>,
+    /// The screenshot taken after the failure.
+    pub(crate) screenshot: Option<PathBuf>,
+    pub(crate) cancelled: bool,
+}
+
+impl Failure {
+    fn new(message: impl Into<String>, kind: FailureKind) -> Self {
+        Failure {
+            message: message.into(),
+            kind,
+            step: None,
+            label: String::new(),
+            url: None,
+            screenshot: None,
+            cancelled: false,
+        }
+    }
+
+    fn cancelled() -> Self {
+        Failure {
+            cancelled: true,
+            ..Failure::new("the run was cancelled", FailureKind::Application)
+        }
+    }
+
+    /// The whole story for people: which step, what happened, where the screenshot is.
+    pub(crate) fn describe(&self) -> String {
+        let mut text = match &self.step {
+            Some(step) if !self.cancelled => {
+                format!("step {step} ({}): {}", self.label, self.message)
+            }
+            _ => self.message.clone(),
+        };
+        if let Some(file) = &self.screenshot {
+            text.push_str(&format!("; screenshot: {}", file.display()));
+        }
+        text
+    }
+
+    pub(crate) fn into_error(self) -> StepError {
+        StepError {
+            message: self.describe(),
+            kind: self.kind,
+            step: self.step,
+            url: self.url,
+        }
+    }
+
+    fn as_value(&self) -> Value {
+        serde_json::json!({
+            "message": self.message,
+            "type": self.kind,
+            "step": self.step,
+        })
+    }
+}
+
+pub(crate) struct Interpreter<'w> {
+    loaded: &'w LoadedWorkflow,
+    settings: Settings,
+    recorder: Recorder,
+    renderer: Renderer,
+    frames: Vec<Frame>,
+    browser: Option<Browser>,
+    seq: u64,
+    screenshot_count: u64,
+}
+
+impl<'w> Interpreter<'w> {
+    pub(crate) fn new(
+        loaded: &'w LoadedWorkflow,
+        inputs: Map<String, Value>,
+        settings: Settings,
+        recorder: Recorder,
+    ) -> Self {
+        let frame = Frame {
+            inputs,
+            vars: Map::new(),
+            steps: Map::new(),
+            workflow_dir: absolute(&loaded.dir),
+            workflow_name: loaded.workflow.name.clone(),
+            locals: Vec::new(),
+        };
+        Interpreter {
+            renderer: Renderer::new(&settings.run_dir),
+            loaded,
+            settings,
+            recorder,
+            frames: vec![frame],
+            browser: None,
+            seq: 0,
+            screenshot_count: 0,
+        }
+    }
+
+    fn frame(&self) -> &Frame {
+        // There is always the top frame; `call` pushes and pops around it.
+        &self.frames[self.frames.len() - 1]
+    }
+
+    fn frame_mut(&mut self) -> &mut Frame {
+        let last = self.frames.len() - 1;
+        &mut self.frames[last]
+    }
+
+    pub(crate) async fn run_workflow(&mut self) -> Result<(), Failure> {
+        let steps = &self.loaded.workflow.steps;
+        self.steps(steps, "steps".to_owned(), None).await
+    }
+
+    /// Closes the browser and evaluates the workflow's outputs.
+    pub(crate) async fn finish(mut self) -> (Recorder, Result<Map<String, Value>, Failure>) {
+        if let Some(browser) = self.browser.take() {
+            browser.quit().await;
+        }
+        let outputs = self.outputs(&self.loaded.workflow.outputs);
+        (self.recorder, outputs)
+    }
+
+    fn outputs(&self, outputs: &Map<String, Value>) -> Result<Map<String, Value>, Failure> {
+        let rendered = self
+            .renderer
+            .render(&Value::Object(outputs.clone()), self.frame())
+            .map_err(|e| Failure {
+                step: Some("outputs".into()),
+                ..Failure::new(e, FailureKind::Application)
+            })?;
+        Ok(match rendered {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        })
+    }
+
+    fn steps<'a>(
+        &'a mut self,
+        steps: &'a [Step],
+        path: String,
+        parent: Option<u64>,
+    ) -> LocalBoxFuture<'a, Result<(), Failure>> {
+        Box::pin(async move {
+            for (i, step) in steps.iter().enumerate() {
+                if self.settings.cancel.is_cancelled() {
+                    return Err(Failure::cancelled());
+                }
+                self.step(step, format!("{path}[{i}]"), parent).await?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn step(
+        &mut self,
+        step: &Step,
+        path: String,
+        parent: Option<u64>,
+    ) -> Result<(), Failure> {
+        self.seq += 1;
+        let seq = self.seq;
+        let started = Instant::now();
+        let label = step.label_with(|target| {
+            // Best effort: a target whose expression fails shows as written; the step
+            // itself reports the error.
+            self.render_text(target)
+                .unwrap_or_else(|_| target.to_owned())
+        });
+        let label = self.recorder.redact_text(&label);
+        self.recorder.emit(RunEvent::StepStarted {
+            seq,
+            parent,
+            path: path.clone(),
+            action: step.action.name().to_owned(),
+            id: step.common.id.clone(),
+            label: label.clone(),
+            at: chrono::Utc::now(),
+        });
+
+        let mut attempts = 0;
+        let result = match self.when(step) {
+            Ok(false) => {
+                self.finish_step(seq, StepStatus::Skipped, started, 0, None, None, None);
+                return Ok(());
+            }
+            Err(message) => Err(Failure::new(message, FailureKind::Application)),
+            Ok(true) => {
+                let retry = step.common.retry.clone();
+                let max = retry.as_ref().map_or(1, |r| r.attempts.max(1));
+                let mut delay = retry.as_ref().map_or(0.0, |r| r.delay_ms as f64);
+                loop {
+                    attempts += 1;
+                    let result = self.attempt(step, &path, seq).await;
+                    let retryable = matches!(&result, Err(f) if !f.cancelled && f.kind != FailureKind::Business);
+                    if !retryable || attempts >= max {
+                        break result;
+                    }
+                    tracing::info!(step = %path, attempt = attempts, "Step failed; retrying.");
+                    if self
+                        .sleep(Duration::from_millis(delay as u64))
+                        .await
+                        .is_err()
+                    {
+                        break Err(Failure::cancelled());
+                    }
+                    delay *= retry.as_ref().map_or(1.0, |r| r.backoff);
+                }
+            }
+        };
+
+        let leaf = !step.action.is_control();
+        let screenshot = match (&result, leaf) {
+            (_, false) => None,
+            (Err(f), true) if f.cancelled => None,
+            (Err(_), true) => self.screenshot(seq, step, true).await,
+            (Ok(_), true) => self.screenshot(seq, step, false).await,
+        };
+        match result {
+            Ok(output) => {
+                if let Some(id) = &step.common.id {
+                    let entry = serde_json::json!({ "output": output, "status": "succeeded" });
+                    self.frame_mut().steps.insert(id.clone(), entry);
+                }
+                let shown = (!output.is_null()).then(|| self.recorder.redact(&output));
+                self.finish_step(
+                    seq,
+                    StepStatus::Succeeded,
+                    started,
+                    attempts,
+                    shown,
+                    None,
+                    screenshot,
+                );
+                Ok(())
+            }
+            Err(mut failure) => {
+                if failure.step.is_none() {
+                    failure.step = Some(path.clone());
+                    failure.label = label.clone();
+                    if step.action.is_browser() && failure.url.is_none() {
+                        failure.url = self.current_url().await;
+                    }
+                    failure.screenshot = screenshot.as_ref().map(|f| self.settings.run_dir.join(f));
+                }
+                let status = if failure.cancelled {
+                    StepStatus::Cancelled
+                } else if step.common.continue_on_error {
+                    StepStatus::FailedIgnored
+                } else {
+                    StepStatus::Failed
+                };
+                let mut step_error = failure.clone().into_error();
+                step_error.message = self.recorder.redact_text(&step_error.message);
+                self.finish_step(
+                    seq,
+                    status,
+                    started,
+                    attempts,
+                    None,
+                    Some(step_error),
+                    screenshot,
+                );
+                if status == StepStatus::FailedIgnored {
+                    if let Some(id) = &step.common.id {
+                        let entry = serde_json::json!({ "output": null, "status": "failed", "error": failure.message });
+                        self.frame_mut().steps.insert(id.clone(), entry);
+                    }
+                    return Ok(());
+                }
+                Err(failure)
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finish_step(
+        &mut self,
+        seq: u64,
+        status: StepStatus,
+        started: Instant,
+        attempts: u32,
+        output: Option<Value>,
+        error: Option<StepError>,
+        screenshot: Option<String>,
+    ) {
+        self.recorder.emit(RunEvent::StepFinished {
+            seq,
+            status,
+            at: chrono::Utc::now(),
+            duration_ms: started.elapsed().as_millis() as u64,
+            attempts,
+            output,
+            error,
+            screenshot,
+        });
+    }
+
+    fn when(&self, step: &Step) -> Result<bool, String> {
+        match &step.common.when {
+            None => Ok(true),
+            Some(expr) => self
+                .renderer
+                .truthy(expr, self.frame())
+                .map_err(|e| format!("`when`: {e}")),
+        }
+    }
+
+    /// One try of a step, under its timeout.
+    async fn attempt(&mut self, step: &Step, path: &str, seq: u64) -> Result<Value, Failure> {
+        let timeout = Duration::from_millis(
+            step.common
+                .timeout_ms
+                .unwrap_or(self.loaded.workflow.defaults.timeout_ms),
+        );
+        // Control steps are bounded only when their own `timeout_ms` says so.
+        let limit = match (step.action.is_control(), step.common.timeout_ms) {
+            (true, None) => None,
+            (true, Some(_)) => Some(timeout),
+            (false, _) => Some(timeout + TIMEOUT_GRACE),
+        };
+        let work = self.execute(step, path, seq, timeout);
+        match limit {
+            None => work.await,
+            Some(limit) => match tokio::time::timeout(limit, work).await {
+                Ok(result) => result,
+                Err(_) => Err(Failure::new(
+                    format!("timed out after {}", human_duration(timeout)),
+                    FailureKind::Application,
+                )),
+            },
+        }
+    }
+
+    fn execute<'a>(
+        &'a mut self,
+        step: &'a Step,
+        path: &'a str,
+        seq: u64,
+        timeout: Duration,
+    ) -> LocalBoxFuture<'a, Result<Value, Failure>> {
+        Box::pin(async move {
+            let app = |message: String| Failure::new(message, FailureKind::Application);
+            match &step.action {
+                Action::Set(args) => {
+                    for (name, value) in &args.vars {
+                        let value = self
+                            .renderer
+                            .render(value, self.frame())
+                            .map_err(|e| app(format!("vars.{name}: {e}")))?;
+                        self.frame_mut().vars.insert(name.clone(), value);
+                    }
+                    Ok(Value::Null)
+                }
+                Action::Log(args) => {
+                    let message = self.render_text(args.message.as_str())?;
+                    let message = self.recorder.redact_text(&message);
+                    tracing::info!(step = %path, "{message}");
+                    self.recorder.emit(RunEvent::Log {
+                        seq,
+                        at: chrono::Utc::now(),
+                        message,
+                    });
+                    Ok(Value::Null)
+                }
+                Action::If(args) => {
+                    let holds = self
+                        .renderer
+                        .truthy(&args.condition, self.frame())
+                        .map_err(|e| app(format!("condition: {e}")))?;
+                    let (branch, steps) = if holds {
+                        ("then", &args.then)
+                    } else {
+                        ("else", &args.else_)
+                    };
+                    self.steps(steps, format!("{path}.{branch}"), Some(seq))
+                        .await?;
+                    Ok(Value::Null)
+                }
+                Action::ForEach(args) => {
+                    let items = self
+                        .renderer
+                        .render(&args.items, self.frame())
+                        .map_err(|e| app(format!("items: {e}")))?;
+                    let items = match items {
+                        Value::Array(items) => items,
+                        Value::Object(map) => map
+                            .into_iter()
+                            .map(|(key, value)| serde_json::json!({"key": key, "value": value}))
+                            .collect(),
+                        Value::Null => Vec::new(),
+                        other => {
+                            return Err(app(format!(
+                                "items is {}, expected a list",
+                                alq_shared::workflow::json_type_name(&other)
+                            )));
+                        }
+                    };
+                    let length = items.len();
+                    for (i, item) in items.into_iter().enumerate() {
+                        if self.settings.cancel.is_cancelled() {
+                            return Err(Failure::cancelled());
+                        }
+                        let looping = serde_json::json!({
+                            "index": i + 1, "index0": i, "first": i == 0, "last": i + 1 == length, "length": length,
+                        });
+                        let locals = &mut self.frame_mut().locals;
+                        locals.push((args.as_.clone(), item));
+                        locals.push(("loop".to_owned(), looping));
+                        let result = self
+                            .steps(&args.steps, format!("{path}.steps"), Some(seq))
+                            .await;
+                        let locals = &mut self.frame_mut().locals;
+                        locals.truncate(locals.len() - 2);
+                        result?;
+                    }
+                    Ok(serde_json::json!({ "iterations": length }))
+                }
+                Action::While(args) => {
+                    let mut iterations: u32 = 0;
+                    loop {
+                        let holds = self
+                            .renderer
+                            .truthy(&args.condition, self.frame())
+                            .map_err(|e| app(format!("condition: {e}")))?;
+                        if !holds {
+                            break;
+                        }
+                        if iterations >= args.max_iterations {
+                            return Err(app(format!(
+                                "the condition `{}` still holds after max_iterations ({}) iterations",
+                                args.condition, args.max_iterations
+                            )));
+                        }
+                        if self.settings.cancel.is_cancelled() {
+                            return Err(Failure::cancelled());
+                        }
+                        iterations += 1;
+                        self.frame_mut().locals.push((
+                            "loop".to_owned(),
+                            serde_json::json!({ "index": iterations, "index0": iterations - 1 }),
+                        ));
+                        let result = self
+                            .steps(&args.steps, format!("{path}.steps"), Some(seq))
+                            .await;
+                        self.frame_mut().locals.pop();
+                        result?;
+                    }
+                    Ok(serde_json::json!({ "iterations": iterations }))
+                }
+                Action::Try(args) => {
+                    let mut result = self
+                        .steps(&args.steps, format!("{path}.steps"), Some(seq))
+                        .await;
+                    if let Err(failure) = &result
+                        && !failure.cancelled
+                        && !args.catch.is_empty()
+                    {
+                        self.frame_mut()
+                            .locals
+                            .push(("error".to_owned(), failure.as_value()));
+                        result = self
+                            .steps(&args.catch, format!("{path}.catch"), Some(seq))
+                            .await;
+                        self.frame_mut().locals.pop();
+                    }
+                    if !matches!(&result, Err(f) if f.cancelled) {
+                        self.steps(&args.finally, format!("{path}.finally"), Some(seq))
+                            .await?;
+                    }
+                    result.map(|()| Value::Null)
+                }
+                Action::Fail(args) => {
+                    let message = self.render_text(args.message.as_str())?;
+                    Err(Failure::new(message, args.kind))
+                }
+                Action::Sleep(args) => {
+                    let ms = match &args.ms {
+                        Param::Value(ms) => *ms,
+                        Param::Expr(text) => Param::<u64>::Expr(self.render_text(text)?)
+                            .get()
+                            .map_err(|e| app(format!("ms: {e}")))?,
+                    };
+                    self.sleep(Duration::from_millis(ms))
+                        .await
+                        .map_err(|()| Failure::cancelled())?;
+                    Ok(Value::Null)
+                }
+                Action::Call(args) => self.call(args, path, seq).await,
+                action => {
+                    let fields = self
+                        .renderer
+                        .render(&action.fields(), self.frame())
+                        .map_err(app)?;
+                    let action = action
+                        .with_fields(fields)
+                        .map_err(|e| app(format!("after rendering expressions: {e}")))?;
+                    if let Action::BrowserType(typed) = &action
+                        && typed.secret
+                    {
+                        self.recorder.add_secret(typed.text.as_str());
+                    }
+                    self.leaf(&action, timeout).await
+                }
+            }
+        })
+    }
+
+    async fn leaf(&mut self, action: &Action, timeout: Duration) -> Result<Value, Failure> {
+        let workflow_dir = self.frame().workflow_dir.clone();
+        let ctx = ActionCtx {
+            timeout,
+            cancel: &self.settings.cancel,
+            workflow_dir: &workflow_dir,
+            run_dir: &self.settings.run_dir,
+            allow_shell: self.settings.allow_shell,
+        };
+        let result = if let Action::BrowserClose(_) = action {
+            if let Some(browser) = self.browser.take() {
+                browser.quit().await;
+            }
+            Ok(Value::Null)
+        } else if action.is_browser() {
+            if self.browser.is_none() {
+                if !matches!(action, Action::BrowserOpen(_)) {
+                    return Err(Failure::new(
+                        "no browser is open: add a `browser.open` step before this one",
+                        FailureKind::Application,
+                    ));
+                }
+                let config = &self.loaded.workflow.browser;
+                let options = BrowserOptions {
+                    headless: self.settings.headless.unwrap_or(config.headless),
+                    webdriver_url: self
+                        .settings
+                        .webdriver_url
+                        .clone()
+                        .or_else(|| config.webdriver_url.clone()),
+                    args: config.args.clone(),
+                    window: config.window,
+                    download_dir: self.settings.run_dir.join("downloads"),
+                };
+                let browser = Browser::start(&options, &self.settings.cancel)
+                    .await
+                    .map_err(into_failure)?;
+                self.browser = Some(browser);
+            }
+            match self.browser.as_mut() {
+                Some(browser) => browser.run(action, &ctx).await,
+                None => Err(ActionError::app("the browser is not running")),
+            }
+        } else {
+            run_other(action, &ctx).await
+        };
+        result.map_err(into_failure)
+    }
+
+    async fn call(
+        &mut self,
+        args: &alq_shared::workflow::CallArgs,
+        path: &str,
+        seq: u64,
+    ) -> Result<Value, Failure> {
+        let app = |message: String| Failure::new(message, FailureKind::Application);
+        if self.frames.len() > MAX_CALL_DEPTH {
+            return Err(app(format!(
+                "`call` nests deeper than {MAX_CALL_DEPTH} workflows: is there a cycle?"
+            )));
+        }
+        let target = self.render_text(args.workflow.as_str())?;
+        let file = self.frame().workflow_dir.join(&target);
+        let inputs = self
+            .renderer
+            .render(&Value::Object(args.inputs.clone()), self.frame())
+            .map_err(|e| app(format!("inputs: {e}")))?;
+        let inputs = match inputs {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        // Called files were validated with the caller; a path built by an expression
+        // is loaded (and validated) here, when its name is known.
+        let loaded = load(&file).map_err(|e| app(format!("cannot load `{target}`:\n{e}")))?;
+        let inputs = resolve_inputs(&loaded.workflow, &inputs)
+            .map_err(|p| app(format!("inputs of `{target}`: {}", p.join("; "))))?;
+        self.frames.push(Frame {
+            inputs,
+            vars: Map::new(),
+            steps: Map::new(),
+            workflow_dir: absolute(&loaded.dir),
+            workflow_name: loaded.workflow.name.clone(),
+            locals: Vec::new(),
+        });
+        let result = self
+            .steps(&loaded.workflow.steps, format!("{path}.call"), Some(seq))
+            .await;
+        let outputs = result.and_then(|()| self.outputs(&loaded.workflow.outputs));
+        self.frames.pop();
+        outputs.map(Value::Object)
+    }
+
+    fn render_text(&self, text: &str) -> Result<String, Failure> {
+        match self
+            .renderer
+            .render(&Value::String(text.to_owned()), self.frame())
+        {
+            Ok(Value::String(s)) => Ok(s),
+            Ok(other) => Ok(other.to_string()),
+            Err(e) => Err(Failure::new(e, FailureKind::Application)),
+        }
+    }
+
+    /// Waits, unless the run is cancelled first.
+    async fn sleep(&self, duration: Duration) -> Result<(), ()> {
+        tokio::select! {
+            () = tokio::time::sleep(duration) => Ok(()),
+            () = self.settings.cancel.cancelled() => Err(()),
+        }
+    }
+
+    async fn current_url(&self) -> Option<String> {
+        match &self.browser {
+            Some(browser) => browser.current_url().await,
+            None => None,
+        }
+    }
+
+    /// Takes the screenshot the policy asks for after a step; returns its file name.
+    async fn screenshot(&mut self, seq: u64, step: &Step, failed: bool) -> Option<String> {
+        let wanted = match step.common.screenshot {
+            Some(wanted) => wanted,
+            None => match self.settings.screenshots {
+                ScreenshotPolicy::EachStep => true,
+                ScreenshotPolicy::OnError => failed,
+                ScreenshotPolicy::Never => false,
+            },
+        };
+        if !wanted {
+            return None;
+        }
+        let png = self.browser.as_ref()?.screenshot_png().await?;
+        let name = format!("step-{seq:03}-{}.png", step.action.name());
+        match tokio::fs::write(self.settings.run_dir.join(&name), png).await {
+            Ok(()) => {
+                self.screenshot_count += 1;
+                Some(name)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "Cannot save a screenshot.");
+                None
+            }
+        }
+    }
+}
+
+fn into_failure(error: ActionError) -> Failure {
+    match error {
+        ActionError::Failed { message, kind } => Failure::new(message, kind),
+        ActionError::Cancelled => Failure::cancelled(),
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    let path = if path.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        path
+    };
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// `1.5s`, `250ms`, `2m 5s`: durations as people read them.
+pub(crate) fn human_duration(duration: Duration) -> String {
+    let ms = duration.as_millis();
+    match ms {
+        0..=999 => format!("{ms}ms"),
+        1000..=59_999 if ms.is_multiple_of(1000) => format!("{}s", ms / 1000),
+        1000..=59_999 => format!("{:.1}s", ms as f64 / 1000.0),
+        _ => format!("{}m {}s", ms / 60_000, (ms % 60_000) / 1000),
+    }
+}
