@@ -3,6 +3,7 @@
 mod health;
 pub mod json;
 mod tenants;
+mod workflows;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -13,7 +14,13 @@ use crate::AppState;
 /// Every route of the application.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
-    let api = Router::new().route("/tenants", get(tenants::list).post(tenants::create));
+    let api = Router::new()
+        .route("/tenants", get(tenants::list).post(tenants::create))
+        .route("/workflows", get(workflows::list).post(workflows::push))
+        .route(
+            "/workflows/{id}",
+            get(workflows::get).delete(workflows::delete),
+        );
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

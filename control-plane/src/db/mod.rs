@@ -2,8 +2,10 @@
 //! here, named after what they do. Every query is written once and runs on SQLite and
 //! on PostgreSQL (`$1` placeholders work on both, in the order they appear).
 
+pub mod audit;
 pub mod tenants;
 pub mod tokens;
+pub mod workflows;
 
 use std::str::FromStr;
 use std::time::Duration;
