@@ -147,15 +147,12 @@ impl TestServer {
     pub async fn stop(self) {
         self.shutdown.cancel();
         let _ = self.task.await;
-        if let Some((admin_url, name)) = self.database {
-            if let Ok(admin) = sqlx::PgPool::connect(&admin_url).await {
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .execute(&admin)
-                .await;
-                admin.close().await;
-            }
+        if let Some((admin_url, name)) = self.database
+            && let Ok(admin) = sqlx::PgPool::connect(&admin_url).await
+        {
+            let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&admin).await;
+            admin.close().await;
         }
     }
 }
