@@ -24,6 +24,21 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// Largest accepted artifact (screenshot, file), in bytes.
+    pub max_artifact_bytes: usize,
+    /// How long a lease lasts without a heartbeat.
+    pub lease_ttl_ms: u64,
+    /// How often robots should heartbeat (a third of the TTL or less).
+    pub heartbeat_interval_ms: u64,
+    /// The longest a lease long-poll is parked.
+    pub lease_wait_max_s: u64,
+    /// First retry delay after a failure or a lost lease; doubles per attempt, with jitter.
+    pub retry_base_ms: u64,
+    /// Longest retry delay.
+    pub retry_max_ms: u64,
+    /// The key that encrypts credential assets (32 bytes, hex); default: a key file made
+    /// in the data folder on first start.
+    pub secret_key_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -36,6 +51,13 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             max_body_bytes: 2 * 1024 * 1024,
+            max_artifact_bytes: 20 * 1024 * 1024,
+            lease_ttl_ms: 60_000,
+            heartbeat_interval_ms: 15_000,
+            lease_wait_max_s: 60,
+            retry_base_ms: 2_000,
+            retry_max_ms: 600_000,
+            secret_key_file: None,
         }
     }
 }
