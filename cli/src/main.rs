@@ -26,6 +26,17 @@ enum Command {
     Doctor(commands::doctor::Args),
     /// Run the control plane: keeps workflows and jobs and leases jobs to robots.
     Server(commands::server::Args),
+    /// Check a token against a server and remember both for the commands below.
+    #[command(after_help = commands::SERVER_EXIT_CODES)]
+    Login(commands::login::Args),
+    /// Forget the stored server and token.
+    Logout(commands::login::LogoutArgs),
+    /// Tenants (system admin token only).
+    #[command(after_help = commands::SERVER_EXIT_CODES)]
+    Tenant(commands::tenant::Args),
+    /// Workflows on the server: push, list, get, delete.
+    #[command(after_help = commands::SERVER_EXIT_CODES)]
+    Workflow(commands::workflow::Args),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +59,10 @@ fn main() -> ExitCode {
         Command::Schema(args) => commands::schema::run(args),
         Command::Doctor(args) => commands::doctor::run(args),
         Command::Server(args) => commands::server::run(args),
+        Command::Login(args) => commands::login::run(args),
+        Command::Logout(args) => commands::login::logout(args),
+        Command::Tenant(args) => commands::tenant::run(args),
+        Command::Workflow(args) => commands::workflow::run(args),
     };
     ExitCode::from(code)
 }

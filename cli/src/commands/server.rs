@@ -78,17 +78,20 @@ pub fn run(args: Args) -> u8 {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let listen = config.listen;
+    // Bind first: the admin token is made once, so it must never be lost to a port
+    // that is taken; and the message can give the real address when the port is 0.
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let (state, admin_token) = alq_control_plane::prepare(config).await?;
+    let address = listener.local_addr()?;
     if let Some(token) = admin_token {
         eprintln!(
             "Created the default tenant. Its admin token, shown only this once:\n\n    {token}\n"
         );
-        eprintln!("Use it with: alq login --url http://{listen} --token {token}\n");
+        eprintln!("Use it with: alq login --url http://{address} --token {token}\n");
     }
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
-    eprintln!("alq server listening on http://{}", listener.local_addr()?);
+    eprintln!("alq server listening on http://{address}");
     let shutdown = CancellationToken::new();
     tokio::spawn({
         let shutdown = shutdown.clone();

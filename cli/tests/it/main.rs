@@ -5,5 +5,8 @@ mod common;
 mod doctor;
 mod engine;
 mod examples;
+mod login;
 mod site;
+mod tenant;
 mod validate;
+mod workflow;

@@ -1,0 +1,177 @@
+//! A real control plane on port 0 for the server commands' tests, in a background
+//! thread with its own runtime, and `alq` runs with a private config folder.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+
+use tokio_util::sync::CancellationToken;
+
+use super::{Run, Workspace};
+
+/// A running control plane on a fresh SQLite database.
+pub struct Server {
+    pub url: String,
+    pub admin_token: String,
+    shutdown: CancellationToken,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _data: tempfile::TempDir,
+}
+
+impl Server {
+    pub fn start() -> Server {
+        let data = tempfile::tempdir().expect("temp dir");
+        let config = alq_control_plane::Config {
+            data_dir: Some(data.path().to_path_buf()),
+            ..alq_control_plane::Config::default()
+        };
+        let shutdown = CancellationToken::new();
+        let (ready, started) = mpsc::channel();
+        let thread = std::thread::spawn({
+            let shutdown = shutdown.clone();
+            move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                runtime.block_on(async move {
+                    let (state, token) = alq_control_plane::prepare(config).await.expect("prepare");
+                    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                        .await
+                        .expect("bind");
+                    let url = format!("http://{}", listener.local_addr().expect("addr"));
+                    ready
+                        .send((url, token.expect("a fresh database makes an admin token")))
+                        .expect("send");
+                    alq_control_plane::run(state, listener, shutdown)
+                        .await
+                        .expect("serve");
+                });
+            }
+        });
+        let (url, admin_token) = started.recv().expect("the server started");
+        Server {
+            url,
+            admin_token,
+            shutdown,
+            thread: Some(thread),
+            _data: data,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A user of the CLI: a work folder and a config folder of their own.
+pub struct User {
+    pub ws: Workspace,
+}
+
+impl User {
+    pub fn new() -> User {
+        User {
+            ws: Workspace::new(),
+        }
+    }
+
+    /// The config folder `alq login` writes to.
+    pub fn config_dir(&self) -> PathBuf {
+        self.ws.path().join("config")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_alq"));
+        command
+            .args(args)
+            .current_dir(self.ws.path())
+            .env("ALQ_CONFIG_DIR", self.config_dir())
+            .env_remove("ALQ_URL")
+            .env_remove("ALQ_TOKEN")
+            .env_remove("ALQ_CA_CERT")
+            .env_remove("RUST_LOG");
+        command
+    }
+
+    /// `alq ARGS`.
+    pub fn alq(&self, args: &[&str]) -> Run {
+        self.alq_with(args, &[], "")
+    }
+
+    /// `alq ARGS` with extra variables and standard input.
+    pub fn alq_with(&self, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Run {
+        use std::io::Write;
+        let mut command = self.command(args);
+        command.envs(env.iter().copied());
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("run alq");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
+        Run::from(child.wait_with_output().expect("wait for alq"))
+    }
+
+    /// A user logged in to `server` with its admin token.
+    pub fn logged_in(server: &Server) -> User {
+        let user = User::new();
+        user.alq(&[
+            "login",
+            "--url",
+            &server.url,
+            "--token",
+            &server.admin_token,
+        ])
+        .expect_code(0);
+        user
+    }
+
+    /// `alq ARGS --json`, expecting success, parsed.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut args = args.to_vec();
+        args.push("--json");
+        let run = self.alq(&args);
+        run.expect_code(0);
+        serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("--json output is not JSON ({e}):\n{}", run.stdout))
+    }
+}
+
+impl Run {
+    /// Asserts that standard output contains every piece.
+    pub fn stdout_has(&self, pieces: &[&str]) -> &Self {
+        for piece in pieces {
+            assert!(
+                self.stdout.contains(piece),
+                "stdout lacks {piece:?}:\n{}",
+                self.stdout
+            );
+        }
+        self
+    }
+}
+
+/// A workflow file that `alq validate` accepts.
+pub const HELLO: &str = r#"{
+  "name": "hello",
+  "inputs": {
+    "count": {"type": "integer", "default": 1},
+    "who": {"type": "string", "default": "world"}
+  },
+  "steps": [
+    {"action": "log", "message": "hello {{ inputs.who }} x{{ inputs.count }}"}
+  ]
+}
+"#;
