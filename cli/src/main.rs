@@ -37,6 +37,18 @@ enum Command {
     /// Workflows on the server: push, list, get, delete.
     #[command(after_help = commands::SERVER_EXIT_CODES)]
     Workflow(commands::workflow::Args),
+    #[command(after_help = commands::SERVER_EXIT_CODES)]
+    /// Jobs: start one (and wait for it), list, show, cancel, retry.
+    Job(commands::job::Args),
+    #[command(after_help = commands::SERVER_EXIT_CODES)]
+    /// Assets workflows read as `{{ assets.NAME }}`: text, numbers, JSON, credentials.
+    Asset(commands::asset::Args),
+    #[command(after_help = commands::SERVER_EXIT_CODES)]
+    /// Personal API tokens of this tenant.
+    Token(commands::token::Args),
+    #[command(after_help = commands::SERVER_EXIT_CODES)]
+    /// Robots, and the registration tokens they join with.
+    Robot(commands::robot::Args),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +75,10 @@ fn main() -> ExitCode {
         Command::Logout(args) => commands::login::logout(args),
         Command::Tenant(args) => commands::tenant::run(args),
         Command::Workflow(args) => commands::workflow::run(args),
+        Command::Job(args) => commands::job::run(args),
+        Command::Asset(args) => commands::asset::run(args),
+        Command::Token(args) => commands::token::run(args),
+        Command::Robot(args) => commands::robot::run(args),
     };
     ExitCode::from(code)
 }

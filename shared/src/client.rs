@@ -439,8 +439,7 @@ fn fallback_body(status: StatusCode, url: &Url, text: &str) -> ErrorBody {
     };
     let message = match status.as_u16() {
         404 | 405 if text.trim().is_empty() => format!(
-            "{} {} is not an API route of this server (is it an older alq version?)",
-            status.as_u16(),
+            "{} is not an API route of this server (is it an older alq version?)",
             url.path()
         ),
         _ => {

@@ -1,14 +1,18 @@
 //! One module per command group: a clap `Args` struct and a `run` returning the exit code.
 
+pub mod asset;
 pub mod doctor;
+pub mod job;
 pub mod login;
 mod output;
 mod progress;
 mod remote;
+pub mod robot;
 pub mod run;
 pub mod schema;
 pub mod server;
 pub mod tenant;
+pub mod token;
 pub mod validate;
 pub mod workflow;
 
