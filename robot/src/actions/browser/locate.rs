@@ -281,7 +281,7 @@ impl Browser {
         let page = self.page_name().await;
         let sel = &selector.raw;
         match &**error {
-            WebDriverErrorInner::InvalidSelector(info) => ActionError::business(format!(
+            WebDriverErrorInner::InvalidSelector(info) => ActionError::app(format!(
                 "the selector {sel:?} is not valid ({}) on {page}",
                 first_line(&info.value.message)
             )),

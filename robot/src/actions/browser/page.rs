@@ -89,7 +89,7 @@ impl Browser {
                     )));
                 }
             },
-            _ => Err(ActionError::business(
+            _ => Err(ActionError::app(
                 "give exactly one of `selector`, `text`, `url`",
             )),
         }
@@ -208,7 +208,7 @@ impl Browser {
             (None, Some(u), None) => format!("with a URL containing {:?}", u.as_str()),
             (None, None, Some(t)) => format!("with a title containing {:?}", t.as_str()),
             _ => {
-                return Err(ActionError::business(
+                return Err(ActionError::app(
                     "give exactly one of `index`, `url`, `title`",
                 ));
             }
