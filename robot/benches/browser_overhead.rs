@@ -177,6 +177,8 @@ fn find(var: &str, name: &str) -> Option<std::path::PathBuf> {
 struct Direct {
     child: std::process::Child,
     driver: WebDriver,
+    /// Chromium's `TMPDIR`, so its scratch folders go away with it.
+    _tmp: tempfile::TempDir,
 }
 
 impl Direct {
@@ -184,8 +186,10 @@ impl Direct {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
+        let tmp = tempfile::tempdir()?;
         let child = std::process::Command::new(chromedriver)
             .arg(format!("--port={port}"))
+            .env("TMPDIR", tmp.path())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()?;
@@ -202,7 +206,13 @@ impl Direct {
         let started = Instant::now();
         loop {
             match WebDriver::new(format!("http://127.0.0.1:{port}"), caps.clone()).await {
-                Ok(driver) => return Ok(Direct { child, driver }),
+                Ok(driver) => {
+                    return Ok(Direct {
+                        child,
+                        driver,
+                        _tmp: tmp,
+                    });
+                }
                 Err(_) if started.elapsed() < Duration::from_secs(10) => {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
