@@ -1,5 +1,5 @@
 //! Actions on the page rather than one element: navigation, waiting for states, text or
-//! URLs, screenshots, scripts, frames, tabs, dialogs and downloads.
+//! URLs, screenshots, scripts, frames, tabs and dialogs.
 
 use std::path::{Path, PathBuf};
 
