@@ -24,6 +24,8 @@ enum Command {
     Schema(commands::schema::Args),
     /// Check that this machine has what `alq run` needs, and say how to fix what is missing.
     Doctor(commands::doctor::Args),
+    /// Run the control plane: keeps workflows and jobs and leases jobs to robots.
+    Server(commands::server::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => commands::validate::run(args),
         Command::Schema(args) => commands::schema::run(args),
         Command::Doctor(args) => commands::doctor::run(args),
+        Command::Server(args) => commands::server::run(args),
     };
     ExitCode::from(code)
 }

@@ -1,1 +1,60 @@
-//! placeholder
+//! The alq control plane: keeps tenants, tokens, robots, workflows and jobs, and leases
+//! jobs to robots that long-poll it. `run` serves it on a listener the caller binds, so
+//! tests start real servers on port 0.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use config::Config;
+pub use error::ApiError;
+
+/// What every request handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: db::Db,
+    /// The configuration the server started with.
+    pub config: Arc<Config>,
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    api::router(state)
+}
+
+/// Opens the database (running migrations), creates the default tenant and its admin
+/// token on an empty database (returned once, to be printed), and returns the state.
+pub async fn prepare(config: Config) -> anyhow::Result<(AppState, Option<String>)> {
+    let db = db::Db::connect(&config).await?;
+    db.migrate().await?;
+    let admin_token = db.bootstrap().await?;
+    Ok((
+        AppState {
+            db,
+            config: Arc::new(config),
+        },
+        admin_token,
+    ))
+}
+
+/// Serves the application on `listener` until `shutdown` is cancelled.
+pub async fn run(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let app = app(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await?;
+    Ok(())
+}

@@ -4,6 +4,7 @@ pub mod doctor;
 mod progress;
 pub mod run;
 pub mod schema;
+pub mod server;
 pub mod validate;
 
 /// The workflow failed.

@@ -217,3 +217,66 @@ fn ctrl_c_during_a_browser_run_closes_the_browser_and_writes_the_report() {
         "processes alq started are still running: {alive:?}"
     );
 }
+
+#[test]
+fn webdriver_url_uses_a_running_driver_instead_of_starting_one() {
+    use std::process::{Command, Stdio};
+    if !have_chromedriver() {
+        return;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let driver = std::env::var("ALQ_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+    let mut chromedriver = Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = site::serve();
+    let ws = Workspace::new();
+    // No chromedriver on PATH for alq: it must use the one given.
+    let workflow = form_workflow(&format!("http://{addr}/form"), "");
+    let workflow = workflow.replacen(
+        "\"defaults\"",
+        r#""browser": {"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]}, "defaults""#,
+        1,
+    );
+    ws.write("wf.json", &workflow);
+    let mut ready = false;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            ready = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(ready, "chromedriver did not start");
+    let output = Command::new(env!("CARGO_BIN_EXE_alq"))
+        .args([
+            "run",
+            "wf.json",
+            "--webdriver-url",
+            &format!("http://127.0.0.1:{port}"),
+        ])
+        .current_dir(ws.path())
+        .env("PATH", "/nonexistent")
+        .env_remove("ALQ_CHROMEDRIVER")
+        .output()
+        .unwrap();
+    let _ = chromedriver.kill();
+    let _ = chromedriver.wait();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        events(&ws.run_dir()).last().unwrap()["outputs"]["greeting"],
+        "Hello Ada"
+    );
+}

@@ -288,3 +288,27 @@ fn ctrl_c_stops_at_the_next_step_and_still_writes_the_report() {
     assert!(!String::from_utf8_lossy(&output.stdout).contains("after"));
     assert!(ws.run_dir().join("report.html").is_file());
 }
+
+#[test]
+fn shell_steps_need_allow_shell() {
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        r#"{"name": "x", "outputs": {"said": "{{ steps.echo.output.stdout | trim }}"},
+            "steps": [{"id": "echo", "action": "shell.run", "command": "echo hello"}]}"#,
+    );
+    ws.alq(&["run", "wf.json"])
+        .expect_code(1)
+        .stderr_has(&["pass --allow-shell"]);
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        r#"{"name": "x", "outputs": {"said": "{{ steps.echo.output.stdout | trim }}"},
+            "steps": [{"id": "echo", "action": "shell.run", "command": "echo hello"}]}"#,
+    );
+    ws.alq(&["run", "wf.json", "--allow-shell"]).expect_code(0);
+    assert_eq!(
+        events(&ws.run_dir()).last().unwrap()["outputs"]["said"],
+        "hello"
+    );
+}

@@ -4,5 +4,6 @@ mod browser;
 mod common;
 mod doctor;
 mod engine;
+mod examples;
 mod site;
 mod validate;

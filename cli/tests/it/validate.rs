@@ -276,3 +276,44 @@ fn schema_describes_every_action() {
             .contains(&"steps".into())
     );
 }
+
+#[test]
+fn every_problem_is_listed_in_file_order() {
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        r#"{"name": "x", "steps": [
+  {"id": "a", "action": "log", "message": "{{ nope }}"},
+  {"id": "a", "action": "log", "message": "again"}
+]}"#,
+    );
+    let run = ws.alq(&["validate", "wf.json"]);
+    run.expect_code(2);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.stderr);
+    assert!(
+        lines[0].starts_with("wf.json:2:") && lines[0].contains("unknown name `nope`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        lines[1].starts_with("wf.json:3:") && lines[1].contains("duplicate step id `a`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_nested_unknown_field_names_its_action_once() {
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        r#"{"name": "x", "steps": [{"action": "if", "condition": "true", "then": [{"action": "browser.open", "url": "a", "selector": "b"}]}]}"#,
+    );
+    let run = ws.alq(&["validate", "wf.json"]);
+    run.expect_code(2).stderr_has(&[
+        "steps[0].then[0].selector: unknown field `selector`",
+        "(of the `browser.open` step)",
+    ]);
+    assert_eq!(run.stderr.matches(" step)").count(), 1, "{}", run.stderr);
+}

@@ -13,12 +13,12 @@ pub fn parse(file: &str, source: &str) -> Result<Workflow, WorkflowError> {
     if problems.is_empty() {
         Ok(workflow)
     } else {
-        Err(WorkflowError {
-            problems: problems
-                .into_iter()
-                .map(|p| place(file, source, p))
-                .collect(),
-        })
+        let mut problems: Vec<LocatedProblem> = problems
+            .into_iter()
+            .map(|p| place(file, source, p))
+            .collect();
+        problems.sort_by_key(|p| (p.line, p.column));
+        Err(WorkflowError { problems })
     }
 }
 

@@ -113,11 +113,14 @@ impl<'de> Deserialize<'de> for Step {
             Some(Ok(action)) => action,
             Some(Err(e)) => {
                 let message = join_nested(e);
-                return Err(D::Error::custom(if message.contains("unknown field") {
-                    format!("{message} (in a `{name}` step)")
-                } else {
-                    message
-                }));
+                // Name the action once, at the step the unknown field belongs to.
+                return Err(D::Error::custom(
+                    if message.contains("unknown field") && !message.ends_with(" step)") {
+                        format!("{message} (of the `{name}` step)")
+                    } else {
+                        message
+                    },
+                ));
             }
             None => return Err(D::Error::custom(unknown_action(&name))),
         };

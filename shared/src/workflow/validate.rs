@@ -34,7 +34,7 @@ pub fn validate(workflow: &Workflow) -> Vec<Problem> {
         if !is_identifier(name) {
             checker.problem(
                 &path,
-                "input names use letters, digits and `_`, and start with a letter",
+                "input names use letters, digits and `_`, and do not start with a digit",
             );
         }
         if let Some(default) = &spec.default

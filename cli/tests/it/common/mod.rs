@@ -119,3 +119,18 @@ pub fn have_chromedriver() -> bool {
     }
     found
 }
+
+/// The address of a service `scripts/test.sh` started, from its variable: `None` (the
+/// test is skipped with a note) outside CI, a failure under CI.
+pub fn service(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(value) if !value.is_empty() => Some(value),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") => {
+            panic!("{var} is not set: scripts/test.sh must start this service under CI")
+        }
+        _ => {
+            eprintln!("skipped: {var} is not set (scripts/test.sh starts the service)");
+            None
+        }
+    }
+}

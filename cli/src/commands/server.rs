@@ -1,0 +1,121 @@
+//! `alq server`: the control plane.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use alq_control_plane::Config;
+use tokio_util::sync::CancellationToken;
+
+/// Options of `alq server`; each flag can also be an `ALQ_*` variable or a key of the
+/// config file (flags win over variables, which win over the file).
+#[derive(clap::Args)]
+pub struct Args {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "ALQ_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// `postgres://...` or `sqlite://...` [default: SQLite in the data folder].
+    #[arg(long, env = "ALQ_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Redis, for several replicas.
+    #[arg(long, env = "ALQ_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Where SQLite and blobs live [default: the OS data folder].
+    #[arg(long, env = "ALQ_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// TLS certificate chain (PEM); with --tls-key, serves HTTPS.
+    #[arg(long, env = "ALQ_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, env = "ALQ_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// A TOML file with any of the settings above (same names, snake_case).
+    #[arg(long, env = "ALQ_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+impl Args {
+    fn into_config(self) -> anyhow::Result<Config> {
+        let mut config = match &self.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        if let Some(listen) = self.listen {
+            config.listen = listen;
+        }
+        config.database_url = self.database_url.or(config.database_url);
+        config.redis_url = self.redis_url.or(config.redis_url);
+        config.data_dir = self.data_dir.or(config.data_dir);
+        config.tls_cert = self.tls_cert.or(config.tls_cert);
+        config.tls_key = self.tls_key.or(config.tls_key);
+        Ok(config)
+    }
+}
+
+/// Serves until Ctrl-C or SIGTERM.
+pub fn run(args: Args) -> u8 {
+    let config = match args.into_config() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return super::EXIT_USAGE;
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return super::EXIT_FAILED;
+        }
+    };
+    match runtime.block_on(serve(config)) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            super::EXIT_FAILED
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listen = config.listen;
+    let (state, admin_token) = alq_control_plane::prepare(config).await?;
+    if let Some(token) = admin_token {
+        eprintln!(
+            "Created the default tenant. Its admin token, shown only this once:\n\n    {token}\n"
+        );
+        eprintln!("Use it with: alq login --url http://{listen} --token {token}\n");
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    eprintln!("alq server listening on http://{}", listener.local_addr()?);
+    let shutdown = CancellationToken::new();
+    tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            wait_for_signal().await;
+            eprintln!("Shutting down...");
+            shutdown.cancel();
+        }
+    });
+    alq_control_plane::run(state, listener, shutdown).await
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

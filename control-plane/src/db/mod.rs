@@ -1,0 +1,135 @@
+//! All SQL of the control plane. Handlers never import sqlx: they call the functions
+//! here, named after what they do. Every query is written once and runs on SQLite and
+//! on PostgreSQL (`$1` placeholders work on both, in the order they appear).
+
+pub mod audit;
+pub mod tenants;
+pub mod tokens;
+pub mod workflows;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::config::Config;
+
+/// The database, on one of the two backends.
+#[derive(Clone, Debug)]
+pub enum Db {
+    /// The embedded default.
+    Sqlite(SqlitePool),
+    /// For several replicas.
+    Postgres(PgPool),
+}
+
+/// Runs the same code on whichever pool the database has: `on_db!(db, pool => expr)`.
+/// The two arms are the same text with different pool types, so one query string serves
+/// both backends.
+#[macro_export]
+macro_rules! on_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Now, in Unix milliseconds (how every time is stored).
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// A new random id.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+impl Db {
+    /// Connects to `database_url`, or to SQLite in the data folder (WAL mode).
+    pub async fn connect(config: &Config) -> anyhow::Result<Db> {
+        match config.database_url.as_deref() {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL: {e}"))?;
+                Ok(Db::Postgres(pool))
+            }
+            Some(url) if url.starts_with("sqlite:") => {
+                Self::sqlite(SqliteConnectOptions::from_str(url)?).await
+            }
+            Some(other) => {
+                anyhow::bail!("unsupported database URL `{other}`: use sqlite:// or postgres://")
+            }
+            None => {
+                let dir = config.data_dir();
+                std::fs::create_dir_all(&dir).map_err(|e| {
+                    anyhow::anyhow!("cannot create the data folder {}: {e}", dir.display())
+                })?;
+                Self::sqlite(SqliteConnectOptions::new().filename(dir.join("alq.db"))).await
+            }
+        }
+    }
+
+    async fn sqlite(options: SqliteConnectOptions) -> anyhow::Result<Db> {
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open the SQLite database: {e}"))?;
+        Ok(Db::Sqlite(pool))
+    }
+
+    /// Brings the schema up to date.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Db::Sqlite(pool) => sqlx::migrate!("../migrations/sqlite").run(pool).await?,
+            Db::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    pub async fn ping(&self) -> bool {
+        on_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await.is_ok())
+    }
+
+    /// On an empty database: creates the default tenant and a system admin token, and
+    /// returns the token (shown once). `None` when there is a tenant already.
+    pub async fn bootstrap(&self) -> anyhow::Result<Option<String>> {
+        if tenants::count(self).await? > 0 {
+            return Ok(None);
+        }
+        let tenant = tenants::create(self, "default").await?;
+        let token = tokens::create_personal(
+            self,
+            &tenant.id,
+            tokens::NewPersonal {
+                name: "bootstrap admin".into(),
+                role: crate::auth::Role::Admin,
+                system: true,
+            },
+            None,
+        )
+        .await?;
+        Ok(Some(token.secret))
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        on_db!(self, pool => pool.close().await)
+    }
+}

@@ -1,0 +1,328 @@
+//! Tokens: personal access tokens, robot registration tokens and robot tokens. Only
+//! hashes are stored; the secret is returned once, at creation.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{Db, new_id, now_ms};
+use crate::auth::{self, Role};
+use crate::on_db;
+
+/// The kinds of token, by the prefix they carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenKind {
+    /// `alq_pat_`: a person or script using the API.
+    Personal,
+    /// `alq_reg_`: registers robots.
+    Registration,
+    /// `alq_rbt_`: one robot.
+    Robot,
+}
+
+impl TokenKind {
+    /// The stored kind and prefix part.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Personal => "pat",
+            TokenKind::Registration => "reg",
+            TokenKind::Robot => "rbt",
+        }
+    }
+
+    /// For messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            TokenKind::Personal => "personal access",
+            TokenKind::Registration => "robot registration",
+            TokenKind::Robot => "robot",
+        }
+    }
+
+    fn parse(kind: &str) -> Option<TokenKind> {
+        match kind {
+            "pat" => Some(TokenKind::Personal),
+            "reg" => Some(TokenKind::Registration),
+            "rbt" => Some(TokenKind::Robot),
+            _ => None,
+        }
+    }
+}
+
+/// A stored token (without its secret).
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenRecord {
+    /// Its id.
+    pub id: String,
+    /// Its tenant.
+    pub tenant_id: String,
+    /// Its kind.
+    pub kind: TokenKind,
+    /// Its name.
+    pub name: String,
+    /// Its role (personal tokens).
+    pub role: Option<Role>,
+    /// Whether it may manage tenants.
+    pub system: bool,
+    /// The start of the secret, to tell tokens apart.
+    pub prefix: String,
+    /// Labels given to robots it registers (registration tokens).
+    pub labels: Vec<String>,
+    /// Whether it works only once (registration tokens).
+    pub single_use: bool,
+    /// When it was used, if single-use.
+    pub used_at: Option<i64>,
+    /// When it stops working.
+    pub expires_at: Option<i64>,
+    /// The robot it belongs to (robot tokens).
+    pub robot_id: Option<String>,
+    /// When it was made.
+    pub created_at: i64,
+    /// When it was revoked.
+    pub revoked_at: Option<i64>,
+}
+
+/// A token just made: the record and the secret, shown once.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewToken {
+    /// The stored part.
+    #[serde(flatten)]
+    pub record: TokenRecord,
+    /// The secret.
+    #[serde(rename = "token")]
+    pub secret: String,
+}
+
+/// What a new personal token is.
+pub struct NewPersonal {
+    /// Its name.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+    /// Whether it may manage tenants.
+    pub system: bool,
+}
+
+/// The columns `from_row` reads, as a literal for `concat!`.
+macro_rules! columns {
+    () => {
+        "id, tenant_id, kind, name, role, system, prefix, labels, single_use, used_at, expires_at, robot_id, created_at, revoked_at"
+    };
+}
+
+fn from_row<R: Row>(row: &R) -> Result<TokenRecord, sqlx::Error>
+where
+    for<'r> &'r str: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let kind: String = row.try_get("kind")?;
+    let role: Option<String> = row.try_get("role")?;
+    let labels: String = row.try_get("labels")?;
+    Ok(TokenRecord {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        kind: TokenKind::parse(&kind).unwrap_or(TokenKind::Personal),
+        name: row.try_get("name")?,
+        role: role.as_deref().and_then(Role::parse),
+        system: row.try_get("system")?,
+        prefix: row.try_get("prefix")?,
+        labels: serde_json::from_str(&labels).unwrap_or_default(),
+        single_use: row.try_get("single_use")?,
+        used_at: row.try_get("used_at")?,
+        expires_at: row.try_get("expires_at")?,
+        robot_id: row.try_get("robot_id")?,
+        created_at: row.try_get("created_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+/// Stores a new token and returns it with its secret.
+#[allow(clippy::too_many_arguments)]
+async fn insert(
+    db: &Db,
+    tenant_id: &str,
+    kind: TokenKind,
+    name: &str,
+    role: Option<Role>,
+    system: bool,
+    labels: &[String],
+    single_use: bool,
+    expires_at: Option<i64>,
+    robot_id: Option<&str>,
+    created_by: Option<&str>,
+) -> Result<NewToken, sqlx::Error> {
+    let secret = auth::generate(kind);
+    let record = TokenRecord {
+        id: new_id(),
+        tenant_id: tenant_id.to_owned(),
+        kind,
+        name: name.to_owned(),
+        role,
+        system,
+        prefix: secret.chars().take(12).collect(),
+        labels: labels.to_vec(),
+        single_use,
+        used_at: None,
+        expires_at,
+        robot_id: robot_id.map(str::to_owned),
+        created_at: now_ms(),
+        revoked_at: None,
+    };
+    let labels_json = serde_json::to_string(labels).unwrap_or_else(|_| "[]".into());
+    on_db!(db, pool => sqlx::query(
+        "INSERT INTO tokens (id, tenant_id, kind, name, role, system, prefix, hash, labels, single_use, expires_at, robot_id, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(&record.id)
+    .bind(&record.tenant_id)
+    .bind(kind.as_str())
+    .bind(&record.name)
+    .bind(role.map(Role::as_str))
+    .bind(system)
+    .bind(&record.prefix)
+    .bind(auth::hash(&secret))
+    .bind(&labels_json)
+    .bind(single_use)
+    .bind(expires_at)
+    .bind(robot_id)
+    .bind(created_by)
+    .bind(record.created_at)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(NewToken { record, secret })
+}
+
+/// Creates a personal access token.
+pub async fn create_personal(
+    db: &Db,
+    tenant_id: &str,
+    new: NewPersonal,
+    created_by: Option<&str>,
+) -> Result<NewToken, sqlx::Error> {
+    insert(
+        db,
+        tenant_id,
+        TokenKind::Personal,
+        &new.name,
+        Some(new.role),
+        new.system,
+        &[],
+        false,
+        None,
+        None,
+        created_by,
+    )
+    .await
+}
+
+/// Creates a robot registration token.
+pub async fn create_registration(
+    db: &Db,
+    tenant_id: &str,
+    name: &str,
+    labels: &[String],
+    single_use: bool,
+    expires_at: Option<i64>,
+    created_by: Option<&str>,
+) -> Result<NewToken, sqlx::Error> {
+    insert(
+        db,
+        tenant_id,
+        TokenKind::Registration,
+        name,
+        None,
+        false,
+        labels,
+        single_use,
+        expires_at,
+        None,
+        created_by,
+    )
+    .await
+}
+
+/// Creates the token of a robot.
+pub async fn create_robot(
+    db: &Db,
+    tenant_id: &str,
+    robot_id: &str,
+    name: &str,
+) -> Result<NewToken, sqlx::Error> {
+    insert(
+        db,
+        tenant_id,
+        TokenKind::Robot,
+        name,
+        None,
+        false,
+        &[],
+        false,
+        None,
+        Some(robot_id),
+        None,
+    )
+    .await
+}
+
+/// The token with this hash.
+pub async fn find_by_hash(db: &Db, hash: &str) -> Result<Option<TokenRecord>, sqlx::Error> {
+    let sql = concat!("SELECT ", columns!(), " FROM tokens WHERE hash = $1");
+    on_db!(db, pool => match sqlx::query(sql).bind(hash).fetch_optional(pool).await? {
+        Some(row) => from_row(&row).map(Some),
+        None => Ok(None),
+    })
+}
+
+/// The tokens of a tenant of one kind, newest first.
+pub async fn list(
+    db: &Db,
+    tenant_id: &str,
+    kind: TokenKind,
+) -> Result<Vec<TokenRecord>, sqlx::Error> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM tokens WHERE tenant_id = $1 AND kind = $2 ORDER BY created_at DESC, id"
+    );
+    on_db!(db, pool => sqlx::query(sql)
+        .bind(tenant_id)
+        .bind(kind.as_str())
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect())
+}
+
+/// Revokes a token of the tenant; false when there is no such token.
+pub async fn revoke(db: &Db, tenant_id: &str, id: &str) -> Result<bool, sqlx::Error> {
+    let done = on_db!(db, pool => sqlx::query(
+        "UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND tenant_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now_ms())
+    .bind(id)
+    .bind(tenant_id)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(done == 1)
+}
+
+/// Marks a single-use registration token used; false when it was used already (so two
+/// robots racing with one token cannot both register).
+pub async fn use_once(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
+    let done = on_db!(db, pool => sqlx::query(
+        "UPDATE tokens SET used_at = $1 WHERE id = $2 AND single_use = TRUE AND used_at IS NULL",
+    )
+    .bind(now_ms())
+    .bind(id)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(done == 1)
+}

@@ -1,0 +1,67 @@
+//! Public API types shared by the control plane, the CLI and robots: the error shape
+//! and its stable codes.
+
+use serde::{Deserialize, Serialize};
+
+/// Every error the API returns has this shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// A stable code scripts can match on.
+    pub code: ErrorCode,
+    /// What happened, for people.
+    pub message: String,
+    /// More about it (the field that is wrong, the allowed values, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
+}
+
+/// The stable error codes of the API, each with its HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request body or a parameter is malformed or fails validation (400).
+    InvalidRequest,
+    /// The workflow file is not valid (422).
+    InvalidWorkflow,
+    /// The job's inputs do not fit the workflow (422).
+    InvalidInputs,
+    /// No token, or an unknown, expired or revoked one (401).
+    Unauthenticated,
+    /// The token's role does not allow this (403).
+    Forbidden,
+    /// No such object in this tenant (404).
+    NotFound,
+    /// The object exists already, or its state does not allow the change (409).
+    Conflict,
+    /// The lease token is not the job's current one: another robot owns the job (409).
+    StaleLease,
+    /// The body is larger than allowed (413).
+    PayloadTooLarge,
+    /// The body is not of a type this endpoint takes (415).
+    UnsupportedMediaType,
+    /// Too many requests (429).
+    RateLimited,
+    /// The server failed; the details are in its log (500).
+    Internal,
+    /// A dependency (database, Redis) is not reachable (503).
+    Unavailable,
+}
+
+impl ErrorCode {
+    /// The HTTP status of this code.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::InvalidRequest => 400,
+            ErrorCode::Unauthenticated => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::Conflict | ErrorCode::StaleLease => 409,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::InvalidWorkflow | ErrorCode::InvalidInputs => 422,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::Internal => 500,
+            ErrorCode::Unavailable => 503,
+        }
+    }
+}
