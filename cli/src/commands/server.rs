@@ -78,6 +78,7 @@ pub fn run(args: Args) -> u8 {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let listen = config.listen;
+    let tls = config.tls_cert.is_some();
     let (state, admin_token) = alq_control_plane::prepare(config).await?;
     if let Some(token) = admin_token {
         eprintln!(
@@ -88,7 +89,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
-    eprintln!("alq server listening on http://{}", listener.local_addr()?);
+    let scheme = if tls { "https" } else { "http" };
+    eprintln!(
+        "alq server listening on {scheme}://{}",
+        listener.local_addr()?
+    );
     let shutdown = CancellationToken::new();
     tokio::spawn({
         let shutdown = shutdown.clone();

@@ -6,4 +6,5 @@
 
 mod common;
 mod tenants;
+mod tls;
 mod workflows;

@@ -103,9 +103,14 @@ function probe(need) {
   if (cx < 0 || cy < 0 || cx > innerWidth || cy > innerHeight) {
     el.scrollIntoView({ block: 'center', inline: 'center', behavior: 'instant' });
   }
-  // Stable: the same box now and after the next animation frame.
+  // Stable: the same box now and after the next animation frame. The frame wait is only
+  // needed while a CSS or Web Animation runs somewhere in the page: otherwise only a
+  // script could move the box, and WebDriver computes the click point at dispatch and
+  // reports a covered point, which the caller retries.
   const first = box(el);
-  afterFrame(() => {
+  const animating = !document.getAnimations ||
+    document.getAnimations().some((a) => a.playState === 'running');
+  (animating ? afterFrame : (next) => next())(() => {
     if (!el.isConnected) return done({ state: 'none', count: 0 });
     const second = box(el);
     if (first.some((v, i) => Math.abs(v - second[i]) > 0.5)) return done({ state: 'moving', count });
