@@ -3,3 +3,4 @@
 pub mod actions;
 pub mod doctor;
 pub mod engine;
+pub mod service;
