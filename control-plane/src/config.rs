@@ -16,6 +16,8 @@ pub struct Config {
     pub database_url: Option<String>,
     /// Redis for cross-replica wake-ups and events.
     pub redis_url: Option<String>,
+    /// The Redis channel the replicas of one deployment share.
+    pub redis_channel: String,
     /// Where the SQLite database and blobs live (default: the OS data folder).
     pub data_dir: Option<PathBuf>,
     /// TLS certificate chain (PEM).
@@ -47,6 +49,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: None,
             redis_url: None,
+            redis_channel: "alq:signals".to_owned(),
             data_dir: None,
             tls_cert: None,
             tls_key: None,

@@ -7,6 +7,8 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod fanout;
+pub mod serve;
 
 use std::sync::Arc;
 
@@ -46,15 +48,13 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, Option<String>
     ))
 }
 
-/// Serves the application on `listener` until `shutdown` is cancelled.
+/// Serves the application on `listener` (HTTPS when the config has a certificate) until
+/// `shutdown` is cancelled.
 pub async fn run(
     state: AppState,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let app = app(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await?;
-    Ok(())
+    let config = state.config.clone();
+    serve::serve(app(state), listener, &config, shutdown).await
 }

@@ -78,6 +78,8 @@ pub fn run(args: Args) -> u8 {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let listen = config.listen;
+    let tls = config.tls_cert.is_some();
+    let scheme = if tls { "https" } else { "http" };
     // Bind first: the admin token is made once, so it must never be lost to a port
     // that is taken; and the message can give the real address when the port is 0.
     let listener = tokio::net::TcpListener::bind(listen)
@@ -89,9 +91,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         eprintln!(
             "Created the default tenant. Its admin token, shown only this once:\n\n    {token}\n"
         );
-        eprintln!("Use it with: alq login --url http://{address} --token {token}\n");
+        eprintln!("Use it with: alq login --url {scheme}://{address} --token {token}\n");
     }
-    eprintln!("alq server listening on http://{address}");
+    eprintln!("alq server listening on {scheme}://{address}");
     let shutdown = CancellationToken::new();
     tokio::spawn({
         let shutdown = shutdown.clone();

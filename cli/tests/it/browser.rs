@@ -142,7 +142,7 @@ fn browser_actions_without_an_open_browser_say_what_to_do() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_during_a_browser_run_closes_the_browser_and_writes_the_report() {
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     if !have_chromedriver() {
         return;
     }
@@ -153,23 +153,7 @@ fn ctrl_c_during_a_browser_run_closes_the_browser_and_writes_the_report() {
         "wf.json",
         &form_workflow(&format!("http://{addr}/form"), extra),
     );
-    let child = Command::new(env!("CARGO_BIN_EXE_alq"))
-        .args(["run", "wf.json", "--json"])
-        .current_dir(ws.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let events_text =
-        || std::fs::read_to_string(ws.run_dir().join("events.ndjson")).unwrap_or_default();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !(ws.path().join("runs").exists() && events_text().contains("\"action\":\"sleep\"")) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the run never reached the sleep step"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let child = crate::common::spawn_until_step(&ws, "wf.json", "sleep");
     let pid = child.id();
     // alq's children (chromedriver) and theirs (Chromium) must all be gone afterwards.
     let children = |parent: u32| -> Vec<u32> {
@@ -187,13 +171,7 @@ fn ctrl_c_during_a_browser_run_closes_the_browser_and_writes_the_report() {
         started.extend(children(p));
     }
     assert!(!started.is_empty(), "alq should have started chromedriver");
-    assert!(
-        Command::new("kill")
-            .args(["-INT", &pid.to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
+    crate::common::interrupt(pid);
     let output = child.wait_with_output().unwrap();
     assert_eq!(
         output.status.code(),

@@ -252,35 +252,13 @@ fn unwritable_run_folder_is_a_clear_error() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_stops_at_the_next_step_and_still_writes_the_report() {
-    use std::process::{Command, Stdio};
     let ws = Workspace::new();
     ws.write(
         "wf.json",
         r#"{"name": "x", "steps": [{"action": "log", "message": "started"}, {"action": "sleep", "ms": 30000}, {"action": "log", "message": "after"}]}"#,
     );
-    let child = Command::new(env!("CARGO_BIN_EXE_alq"))
-        .args(["run", "wf.json", "--json"])
-        .current_dir(ws.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait until the sleep step has started, then interrupt as a terminal would.
-    let events_file =
-        || std::fs::read_to_string(ws.run_dir().join("events.ndjson")).unwrap_or_default();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !(ws.path().join("runs").exists() && events_file().contains("\"action\":\"sleep\"")) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the run never reached the sleep step"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let child = crate::common::spawn_until_step(&ws, "wf.json", "sleep");
+    crate::common::interrupt(child.id());
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(130));
     let events = events(&ws.run_dir());

@@ -5,5 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod fanout;
 mod tenants;
+mod tls;
 mod workflows;

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use alq_shared::workflow::{CsvReadArgs, CsvWriteArgs, JsonParseArgs};
+use alq_shared::workflow::{CsvReadArgs, CsvWriteArgs, JsonParseArgs, json_type_name};
 use serde_json::{Map, Value};
 
 use super::file::{create_parent, io_error};
@@ -55,7 +55,7 @@ pub async fn csv_write(args: &CsvWriteArgs, ctx: &ActionCtx<'_>) -> ActionResult
         return Err(ActionError::app(format!(
             "csv.write {}: `rows` is {}, not a list; give a list of objects or of lists",
             path.display(),
-            kind(&args.rows)
+            json_type_name(&args.rows)
         )));
     };
     let mut writer = csv::WriterBuilder::new()
@@ -173,24 +173,13 @@ fn mixed_rows(path: &Path, index: usize, row: &Value, expected: &str) -> ActionE
         return ActionError::app(format!(
             "csv.write {}: rows[0] is {}; each row must be an object or a list",
             path.display(),
-            kind(row)
+            json_type_name(row)
         ));
     }
     ActionError::app(format!(
         "csv.write {}: rows[{index}] is {} but rows[0] is {expected}; all rows must be objects \
          or all lists",
         path.display(),
-        kind(row)
+        json_type_name(row)
     ))
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
 }

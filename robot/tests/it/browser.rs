@@ -432,3 +432,60 @@ async fn dropping_a_browser_stops_it_at_once() {
         started.elapsed()
     );
 }
+
+/// A whole workflow through the engine: typing, clicking by text on a page whose ids
+/// change, a list extracted and looped over, a download, and the browser closed.
+#[tokio::test]
+async fn a_workflow_drives_the_browser_through_the_engine() {
+    if common::program("ALQ_CHROMEDRIVER", "chromedriver").is_none() {
+        return;
+    }
+    let site = site::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let source = json!({
+        "name": "e2e",
+        "defaults": {"timeout_ms": 10000},
+        "outputs": {
+            "shown": "{{ steps.shown.output }}",
+            "items": "{{ steps.items.output }}",
+            "file": "{{ steps.file.output }}",
+        },
+        "steps": [
+            {"action": "browser.open", "url": site.url("/dynamic")},
+            {"action": "browser.type", "selector": ".name-field", "text": "Eve"},
+            {"action": "browser.click", "selector": "text=Save"},
+            {"id": "shown", "action": "browser.extract", "selector": ".out"},
+            {"action": "browser.goto", "url": site.url("/table")},
+            {"id": "items", "action": "browser.extract", "selector": ".item", "all": true},
+            {"action": "for_each", "items": "{{ steps.items.output }}", "as": "item",
+             "steps": [{"action": "log", "message": "{{ item }}"}]},
+            {"action": "browser.goto", "url": site.url("/download")},
+            {"id": "file", "action": "browser.download", "selector": "text=Get report"},
+            {"action": "browser.close"},
+        ],
+    });
+    let path = dir.path().join("workflow.json");
+    let loaded =
+        alq_shared::workflow::load_str(&path, &source.to_string()).expect("valid workflow");
+    let options = alq_robot::engine::RunOptions::new(dir.path().join("run"));
+    let outcome = alq_robot::engine::run(&loaded, options)
+        .await
+        .expect("the run starts");
+    assert_eq!(
+        outcome.status,
+        alq_shared::events::RunStatus::Succeeded,
+        "{:?}",
+        outcome.error
+    );
+    assert_eq!(outcome.outputs["shown"], json!("Saved Eve"));
+    assert_eq!(outcome.outputs["items"], json!(["one", "two", "three"]));
+    let file = outcome.outputs["file"].as_str().expect("a path");
+    assert!(
+        file.starts_with(&dir.path().join("run/downloads").display().to_string()),
+        "{file}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(file).expect("downloaded"),
+        "name,total\nalice,3\n"
+    );
+}

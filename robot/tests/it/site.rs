@@ -102,7 +102,9 @@ const AJAX: &str = r#"<title>Ajax</title><p id="msg">loading</p>
 <script>fetch('/api/message').then(r => r.text()).then(t => { document.getElementById('msg').textContent = t; });</script>"#;
 
 const SPINNER: &str = r#"<title>Spinner</title>
-<style>.spinner{position:fixed;inset:0;background:rgba(0,0,0,.4)}</style>
+<style>.spinner{position:fixed;inset:0;background:rgba(0,0,0,.4)}
+@keyframes slide{from{left:0}to{left:300px}} #slide{position:relative;animation:slide 1s linear infinite}</style>
+<button id="slide">Sliding</button>
 <div class="spinner"></div>
 <button id="pay" onclick="document.getElementById('paid').textContent='Paid'">Pay</button>
 <p id="paid"></p>

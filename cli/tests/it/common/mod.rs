@@ -136,3 +136,37 @@ pub fn service(var: &str) -> Option<String> {
         }
     }
 }
+
+/// Starts `alq run FILE --json` in the workspace and returns once a step with this
+/// action has started (read from the run's `events.ndjson`).
+pub fn spawn_until_step(ws: &Workspace, file: &str, action: &str) -> std::process::Child {
+    use std::process::Stdio;
+    let child = Command::new(env!("CARGO_BIN_EXE_alq"))
+        .args(["run", file, "--json"])
+        .current_dir(ws.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start alq");
+    let marker = format!("\"action\":\"{action}\"");
+    let events = || std::fs::read_to_string(ws.run_dir().join("events.ndjson")).unwrap_or_default();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !(ws.path().join("runs").exists() && events().contains(&marker)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never reached a {action} step"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child
+}
+
+/// Sends SIGINT, as Ctrl-C in a terminal would.
+#[cfg(unix)]
+pub fn interrupt(pid: u32) {
+    let status = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}

@@ -78,7 +78,7 @@ impl Browser {
     /// `browser.press`: key chords to the focused element, or to `selector` after
     /// focusing it.
     pub(super) async fn press(&self, a: &PressArgs, ctx: &ActionCtx<'_>) -> ActionResult {
-        let chords = keys::parse(a.keys.as_str()).map_err(ActionError::business)?;
+        let chords = keys::parse(a.keys.as_str()).map_err(ActionError::app)?;
         let driver = self.driver().map_err(|e| ActionError::app(e.to_string()))?;
         if let Some(selector) = &a.selector {
             let selector = Selector::parse(selector.as_str());
@@ -117,7 +117,7 @@ impl Browser {
             (None, Some(l), None) => format!("label {:?}", l.as_str()),
             (None, None, Some(i)) => format!("index {i}"),
             _ => {
-                return Err(ActionError::business(
+                return Err(ActionError::app(
                     "give exactly one of `value`, `label`, `index`",
                 ));
             }
@@ -171,9 +171,8 @@ impl Browser {
             })
             .await?;
         let page = self.page_name().await;
-        outcome.map_err(|why| {
-            ActionError::business(format!("select {:?}: {why} on {page}", selector.raw))
-        })
+        outcome
+            .map_err(|why| ActionError::app(format!("select {:?}: {why} on {page}", selector.raw)))
     }
 
     /// `browser.check`: clicks a checkbox or radio button only when its state differs,
@@ -205,9 +204,9 @@ impl Browser {
             })
             .await?;
         let page = self.page_name().await;
-        outcome.map(|()| json!(a.checked)).map_err(|why| {
-            ActionError::business(format!("check {:?}: {why} on {page}", selector.raw))
-        })
+        outcome
+            .map(|()| json!(a.checked))
+            .map_err(|why| ActionError::app(format!("check {:?}: {why} on {page}", selector.raw)))
     }
 
     /// `browser.hover`: moves the mouse to the element's centre.
@@ -230,11 +229,10 @@ impl Browser {
     /// Output: the file's absolute path.
     pub(super) async fn upload(&self, a: &UploadArgs, ctx: &ActionCtx<'_>) -> ActionResult {
         let selector = Selector::parse(a.selector.as_str());
-        let path = std::path::absolute(ctx.resolve(a.path.as_str())).map_err(|e| {
-            ActionError::business(format!("bad upload path {:?}: {e}", a.path.as_str()))
-        })?;
+        let path = std::path::absolute(ctx.resolve(a.path.as_str()))
+            .map_err(|e| ActionError::app(format!("bad upload path {:?}: {e}", a.path.as_str())))?;
         if !path.is_file() {
-            return Err(ActionError::business(format!(
+            return Err(ActionError::app(format!(
                 "the file to upload, {}, does not exist",
                 path.display()
             )));

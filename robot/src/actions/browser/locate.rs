@@ -281,7 +281,7 @@ impl Browser {
         let page = self.page_name().await;
         let sel = &selector.raw;
         match &**error {
-            WebDriverErrorInner::InvalidSelector(info) => ActionError::business(format!(
+            WebDriverErrorInner::InvalidSelector(info) => ActionError::app(format!(
                 "the selector {sel:?} is not valid ({}) on {page}",
                 first_line(&info.value.message)
             )),
@@ -297,5 +297,34 @@ impl Browser {
         self.current_url()
             .await
             .unwrap_or_else(|| "the current page".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selectors_are_css_unless_prefixed() {
+        let css = Selector::parse("div > a[href='x=1']");
+        assert_eq!(
+            css.json(),
+            json!({"kind": "css", "value": "div > a[href='x=1']"})
+        );
+        assert_eq!(Selector::parse("xpath=//a").json()["kind"], "xpath");
+        assert_eq!(
+            Selector::parse("id=a.b").json(),
+            json!({"kind": "id", "value": "a.b"})
+        );
+        let text = Selector::parse("text=Sign in");
+        assert_eq!(text.json(), json!({"kind": "text", "value": "Sign in"}));
+        assert_eq!(text.raw, "text=Sign in");
+    }
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(human(Duration::from_secs(10)), "10s");
+        assert_eq!(human(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(human(Duration::from_millis(250)), "250ms");
     }
 }

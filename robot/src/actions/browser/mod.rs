@@ -3,9 +3,10 @@
 //!
 //! `driver` starts chromedriver and the session, `locate` finds elements and waits for
 //! them (with the in-page helpers of `page.js`), `elements` holds the actions on one
-//! element, `page` the actions on the page, tabs, dialogs and downloads, `keys` parses
-//! key names.
+//! element, `page` the actions on the page, frames, tabs and dialogs, `download`
+//! downloads, `keys` parses key names.
 
+mod download;
 mod driver;
 mod elements;
 mod keys;

@@ -103,23 +103,27 @@ function probe(need) {
   if (cx < 0 || cy < 0 || cx > innerWidth || cy > innerHeight) {
     el.scrollIntoView({ block: 'center', inline: 'center', behavior: 'instant' });
   }
-  afterFrame(() => {
-    const first = box(el);
-    afterFrame(() => {
-      if (!el.isConnected) return done({ state: 'none', count: 0 });
-      const second = box(el);
-      if (first.some((v, i) => Math.abs(v - second[i]) > 0.5)) return done({ state: 'moving', count });
-      if (!need.hit) return done({ state: 'ok', count, el });
-      const [x, y, w, h] = second;
-      const px = Math.min(Math.max(x + w / 2, 0), innerWidth - 1);
-      const py = Math.min(Math.max(y + h / 2, 0), innerHeight - 1);
-      const hit = el.getRootNode().elementFromPoint(px, py);
-      const label = hit && hit.closest && hit.closest('label');
-      if (hit && (hit === el || el.contains(hit) || (label && label.control === el))) {
-        return done({ state: 'ok', count, el });
-      }
-      return done({ state: 'covered', count, detail: describe(hit) });
-    });
+  // Stable: the same box now and after the next animation frame. The frame wait is only
+  // needed while a CSS or Web Animation runs somewhere in the page: otherwise only a
+  // script could move the box, and WebDriver computes the click point at dispatch and
+  // reports a covered point, which the caller retries.
+  const first = box(el);
+  const animating = !document.getAnimations ||
+    document.getAnimations().some((a) => a.playState === 'running');
+  (animating ? afterFrame : (next) => next())(() => {
+    if (!el.isConnected) return done({ state: 'none', count: 0 });
+    const second = box(el);
+    if (first.some((v, i) => Math.abs(v - second[i]) > 0.5)) return done({ state: 'moving', count });
+    if (!need.hit) return done({ state: 'ok', count, el });
+    const [x, y, w, h] = second;
+    const px = Math.min(Math.max(x + w / 2, 0), innerWidth - 1);
+    const py = Math.min(Math.max(y + h / 2, 0), innerHeight - 1);
+    const hit = el.getRootNode().elementFromPoint(px, py);
+    const label = hit && hit.closest && hit.closest('label');
+    if (hit && (hit === el || el.contains(hit) || (label && label.control === el))) {
+      return done({ state: 'ok', count, el });
+    }
+    return done({ state: 'covered', count, detail: describe(hit) });
   });
 }
 

@@ -1,19 +1,17 @@
 //! Actions on the page rather than one element: navigation, waiting for states, text or
-//! URLs, screenshots, scripts, frames, tabs, dialogs and downloads.
+//! URLs, screenshots, scripts, frames, tabs and dialogs.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use alq_shared::workflow::{
-    DialogArgs, DownloadArgs, ElementState, FrameArgs, ScreenshotArgs, ScriptArgs, TabArgs,
-    WaitForArgs,
+    DialogArgs, ElementState, FrameArgs, ScreenshotArgs, ScriptArgs, TabArgs, WaitForArgs,
 };
 use serde_json::{Value, json};
 use thirtyfour::error::WebDriverErrorInner;
 use thirtyfour::prelude::*;
 
 use super::Browser;
-use super::locate::{Need, Selector, Unmet, Waiter, short};
+use super::locate::{Need, Selector, Waiter, short};
 use crate::actions::{ActionCtx, ActionError, ActionResult};
 
 /// A WebDriver error as an application failure, with what was being done.
@@ -91,7 +89,7 @@ impl Browser {
                     )));
                 }
             },
-            _ => Err(ActionError::business(
+            _ => Err(ActionError::app(
                 "give exactly one of `selector`, `text`, `url`",
             )),
         }
@@ -210,7 +208,7 @@ impl Browser {
             (None, Some(u), None) => format!("with a URL containing {:?}", u.as_str()),
             (None, None, Some(t)) => format!("with a title containing {:?}", t.as_str()),
             _ => {
-                return Err(ActionError::business(
+                return Err(ActionError::app(
                     "give exactly one of `index`, `url`, `title`",
                 ));
             }
@@ -311,67 +309,9 @@ impl Browser {
         answered.map_err(|e| failed("cannot answer the dialog", &e))?;
         Ok(json!(message))
     }
-
-    /// `browser.download`: clicks the element, waits for a new finished file in the
-    /// download folder, and moves it to `path` if given. Output: the file's absolute path.
-    pub(super) async fn download(&self, a: &DownloadArgs, ctx: &ActionCtx<'_>) -> ActionResult {
-        let selector = Selector::parse(a.selector.as_str());
-        let before = files(&self.download_dir);
-        let mut wait = Waiter::new(ctx);
-        self.act(&selector, Need::Clickable, &mut wait, async |el| {
-            el.click().await
-        })
-        .await?;
-        wait.unmet = Unmet::Other("no download finished".into());
-        let file = loop {
-            let mut new: Vec<PathBuf> = files(&self.download_dir)
-                .difference(&before)
-                .cloned()
-                .collect();
-            // Chromium writes `.crdownload` and renames it when the download is complete.
-            new.retain(|p| {
-                let name = p
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                !name.ends_with(".crdownload")
-                    && !name.ends_with(".tmp")
-                    && !name.starts_with('.')
-                    && p.is_file()
-            });
-            new.sort();
-            if let Some(file) = new.into_iter().next() {
-                break file;
-            }
-            if !wait.pause().await? {
-                let page = self.page_name().await;
-                return Err(ActionError::app(format!(
-                    "clicking {:?} downloaded no file within {} on {page}",
-                    selector.raw,
-                    wait.timeout_text()
-                )));
-            }
-        };
-        let target = match &a.path {
-            None => file,
-            Some(path) => {
-                let target = absolute(&ctx.resolve(path.as_str()))?;
-                move_file(&file, &target)?;
-                target
-            }
-        };
-        Ok(json!(target.display().to_string()))
-    }
 }
 
-/// The files of a folder (empty when it cannot be read).
-fn files(dir: &Path) -> HashSet<PathBuf> {
-    std::fs::read_dir(dir)
-        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default()
-}
-
-fn absolute(path: &Path) -> Result<PathBuf, ActionError> {
+pub(super) fn absolute(path: &Path) -> Result<PathBuf, ActionError> {
     std::path::absolute(path)
         .map_err(|e| ActionError::app(format!("bad path {}: {e}", path.display())))
 }
@@ -386,23 +326,4 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<PathBuf, ActionError> {
     std::fs::write(&path, bytes)
         .map_err(|e| ActionError::app(format!("cannot write {}: {e}", path.display())))?;
     Ok(path)
-}
-
-/// Moves a file, across file systems too, creating the target's folder.
-fn move_file(from: &Path, to: &Path) -> Result<(), ActionError> {
-    let error = |e: std::io::Error| {
-        ActionError::app(format!(
-            "cannot move {} to {}: {e}",
-            from.display(),
-            to.display()
-        ))
-    };
-    if let Some(parent) = to.parent() {
-        std::fs::create_dir_all(parent).map_err(error)?;
-    }
-    if std::fs::rename(from, to).is_err() {
-        std::fs::copy(from, to).map_err(error)?;
-        std::fs::remove_file(from).map_err(error)?;
-    }
-    Ok(())
 }

@@ -1,0 +1,155 @@
+//! Signals between replicas. One replica alone needs none: its in-process dispatcher sees
+//! every change. With `--redis-url`, each replica publishes what other replicas must react
+//! to (a job became ready, a job was cancelled) on one Redis channel and listens to the
+//! others', so a robot parked on replica B is woken by a job created on replica A.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use redis::AsyncCommands;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+/// What one replica tells the others.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Signal {
+    /// A job of this tenant can be leased now (created, retried, back from a lost lease).
+    JobReady {
+        /// The job's tenant.
+        tenant_id: String,
+    },
+    /// Someone asked to cancel a running job.
+    JobCancelled {
+        /// The job.
+        job_id: i64,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct Envelope {
+    origin: String,
+    #[serde(flatten)]
+    signal: Signal,
+}
+
+/// The sending side: a no-op without Redis.
+#[derive(Clone)]
+pub struct Fanout {
+    origin: String,
+    redis: Option<(redis::aio::MultiplexedConnection, String)>,
+}
+
+impl Fanout {
+    /// For a single replica.
+    pub fn local() -> Fanout {
+        Fanout {
+            origin: crate::db::new_id(),
+            redis: None,
+        }
+    }
+
+    /// Connects to Redis; `channel` is shared by every replica of one deployment.
+    pub async fn redis(url: &str, channel: &str) -> anyhow::Result<Fanout> {
+        let client = redis::Client::open(url)
+            .map_err(|e| anyhow::anyhow!("invalid Redis URL `{url}`: {e}"))?;
+        let connection = client
+            .get_multiplexed_async_connection()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot connect to Redis at {url}: {e}"))?;
+        Ok(Fanout {
+            origin: crate::db::new_id(),
+            redis: Some((connection, channel.to_owned())),
+        })
+    }
+
+    /// Whether signals leave this process.
+    pub fn is_shared(&self) -> bool {
+        self.redis.is_some()
+    }
+
+    /// Tells the other replicas. Best effort: a lost signal is caught by their periodic
+    /// sweep, so a Redis hiccup delays wake-ups but loses no job.
+    pub async fn publish(&self, signal: Signal) {
+        let Some((connection, channel)) = &self.redis else {
+            return;
+        };
+        let envelope = Envelope {
+            origin: self.origin.clone(),
+            signal,
+        };
+        let Ok(payload) = serde_json::to_string(&envelope) else {
+            return;
+        };
+        let mut connection = connection.clone();
+        if let Err(e) = connection.publish::<_, _, ()>(channel, payload).await {
+            tracing::warn!(error = %e, "Cannot publish to Redis; other replicas will catch up on their sweep.");
+        }
+    }
+
+    /// Whether Redis answers (for `/readyz`); true without Redis.
+    pub async fn ping(&self) -> bool {
+        let Some((connection, _)) = &self.redis else {
+            return true;
+        };
+        let mut connection = connection.clone();
+        redis::cmd("PING")
+            .query_async::<String>(&mut connection)
+            .await
+            .is_ok()
+    }
+
+    /// Listens to the other replicas' signals until `shutdown`, calling `handler` for
+    /// each; reconnects with a growing delay when Redis goes away. Returns at once
+    /// without Redis.
+    pub fn listen(
+        &self,
+        url: &str,
+        handler: impl Fn(Signal) + Send + Sync + 'static,
+        shutdown: CancellationToken,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let (_, channel) = self.redis.as_ref()?;
+        let (url, channel, origin) = (url.to_owned(), channel.clone(), self.origin.clone());
+        Some(tokio::spawn(async move {
+            let mut delay = Duration::from_millis(200);
+            while !shutdown.is_cancelled() {
+                match subscribe(&url, &channel).await {
+                    Ok(mut pubsub) => {
+                        delay = Duration::from_millis(200);
+                        let mut messages = pubsub.on_message();
+                        loop {
+                            let message = tokio::select! {
+                                () = shutdown.cancelled() => return,
+                                message = messages.next() => message,
+                            };
+                            let Some(message) = message else { break };
+                            match serde_json::from_slice::<Envelope>(message.get_payload_bytes()) {
+                                Ok(envelope) if envelope.origin != origin => {
+                                    handler(envelope.signal)
+                                }
+                                Ok(_) => {}
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "Ignoring a malformed signal from Redis.")
+                                }
+                            }
+                        }
+                        tracing::warn!("Redis subscription ended; reconnecting.");
+                    }
+                    Err(e) => tracing::warn!(error = %e, "Cannot subscribe to Redis; retrying."),
+                }
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(delay) => {}
+                }
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+        }))
+    }
+}
+
+async fn subscribe(url: &str, channel: &str) -> redis::RedisResult<redis::aio::PubSub> {
+    let client = redis::Client::open(url)?;
+    let mut pubsub = client.get_async_pubsub().await?;
+    pubsub.subscribe(channel).await?;
+    Ok(pubsub)
+}

@@ -1,0 +1,103 @@
+//! Signals between replicas through a real Redis.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use alq_control_plane::fanout::{Fanout, Signal};
+use tokio_util::sync::CancellationToken;
+
+fn redis_url() -> Option<String> {
+    match std::env::var("ALQ_TEST_REDIS_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") => {
+            panic!("ALQ_TEST_REDIS_URL is not set: scripts/test.sh must provide Redis under CI")
+        }
+        _ => {
+            eprintln!("skipped: ALQ_TEST_REDIS_URL is not set");
+            None
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_reaches_the_other_replica_but_not_its_sender() {
+    let Some(url) = redis_url() else { return };
+    // A channel of this test's own: the Redis server is shared.
+    let channel = format!(
+        "alq-test:{}:{}",
+        std::process::id(),
+        alq_control_plane::db::new_id()
+    );
+    let a = Fanout::redis(&url, &channel).await.unwrap();
+    let b = Fanout::redis(&url, &channel).await.unwrap();
+    assert!(a.ping().await && b.ping().await);
+    let shutdown = CancellationToken::new();
+    let seen_by = |fanout: &Fanout| {
+        let seen = Arc::new(Mutex::new(Vec::<(Signal, Instant)>::new()));
+        let sink = seen.clone();
+        fanout.listen(
+            &url,
+            move |s| sink.lock().unwrap().push((s, Instant::now())),
+            shutdown.clone(),
+        );
+        seen
+    };
+    let (seen_a, seen_b) = (seen_by(&a), seen_by(&b));
+    // Subscriptions are asynchronous: publish until B hears, as a new replica would.
+    let signal = Signal::JobReady {
+        tenant_id: "t1".into(),
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut sent = Instant::now();
+    while seen_b.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "B never heard A");
+        sent = Instant::now();
+        a.publish(signal.clone()).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (got, at) = seen_b.lock().unwrap()[0].clone();
+    assert_eq!(got, signal);
+    assert!(
+        at.duration_since(sent) < Duration::from_millis(100),
+        "took {:?}",
+        at.duration_since(sent)
+    );
+    b.publish(Signal::JobCancelled { job_id: 7 }).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        seen_a
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(s, _)| *s == Signal::JobCancelled { job_id: 7 })
+    );
+    assert!(
+        seen_a.lock().unwrap().iter().all(|(s, _)| *s != signal),
+        "A heard itself"
+    );
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_local_fanout_sends_nothing_and_an_unreachable_redis_is_a_clear_error() {
+    let local = Fanout::local();
+    assert!(!local.is_shared());
+    assert!(local.ping().await);
+    local
+        .publish(Signal::JobReady {
+            tenant_id: "t".into(),
+        })
+        .await;
+    let error = Fanout::redis("redis://127.0.0.1:1", "x")
+        .await
+        .err()
+        .expect("no Redis there");
+    assert!(
+        error
+            .to_string()
+            .contains("cannot connect to Redis at redis://127.0.0.1:1"),
+        "{error}"
+    );
+    let error = Fanout::redis("nonsense", "x").await.err().expect("bad URL");
+    assert!(error.to_string().contains("invalid Redis URL"), "{error}");
+}
