@@ -129,3 +129,35 @@ fn variables_and_flags_override_the_stored_login() {
         .expect_code(1)
         .stderr_has(&["(401)", "alq login"]);
 }
+
+#[test]
+fn an_https_server_with_a_private_ca_needs_ca_cert() {
+    let (server, cert) = Server::start_tls();
+    let cert = cert.to_str().expect("UTF-8 path");
+    let user = User::new();
+    user.alq(&[
+        "login",
+        "--url",
+        &server.url,
+        "--token",
+        &server.admin_token,
+    ])
+    .expect_code(3)
+    .stderr_has(&["cannot reach the alq server", "certificate"]);
+    user.alq(&[
+        "login",
+        "--url",
+        &server.url,
+        "--token",
+        &server.admin_token,
+        "--ca-cert",
+        cert,
+    ])
+    .expect_code(0);
+    // The stored login keeps the certificate.
+    user.alq(&["workflow", "list"]).expect_code(0);
+
+    user.alq(&["workflow", "list", "--ca-cert", "missing.pem"])
+        .expect_code(2)
+        .stderr_has(&["missing.pem"]);
+}

@@ -19,12 +19,38 @@ pub struct Server {
 }
 
 impl Server {
+    /// Over plain HTTP.
     pub fn start() -> Server {
         let data = tempfile::tempdir().expect("temp dir");
         let config = alq_control_plane::Config {
-            data_dir: Some(data.path().to_path_buf()),
+            data_dir: Some(data.path().join("data")),
             ..alq_control_plane::Config::default()
         };
+        Self::start_with(config, data, "http")
+    }
+
+    /// Over HTTPS with a self-signed certificate for `localhost`; returns its PEM file.
+    pub fn start_tls() -> (Server, PathBuf) {
+        let data = tempfile::tempdir().expect("temp dir");
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("cert");
+        let cert_file = data.path().join("cert.pem");
+        let key_file = data.path().join("key.pem");
+        std::fs::write(&cert_file, cert.cert.pem()).expect("write cert");
+        std::fs::write(&key_file, cert.signing_key.serialize_pem()).expect("write key");
+        let config = alq_control_plane::Config {
+            data_dir: Some(data.path().join("data")),
+            tls_cert: Some(cert_file.clone()),
+            tls_key: Some(key_file),
+            ..alq_control_plane::Config::default()
+        };
+        (Self::start_with(config, data, "https"), cert_file)
+    }
+
+    fn start_with(
+        config: alq_control_plane::Config,
+        data: tempfile::TempDir,
+        scheme: &'static str,
+    ) -> Server {
         let shutdown = CancellationToken::new();
         let (ready, started) = mpsc::channel();
         let thread = std::thread::spawn({
@@ -40,7 +66,8 @@ impl Server {
                     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                         .await
                         .expect("bind");
-                    let url = format!("http://{}", listener.local_addr().expect("addr"));
+                    let port = listener.local_addr().expect("addr").port();
+                    let url = format!("{scheme}://localhost:{port}");
                     ready
                         .send((url, token.expect("a fresh database makes an admin token")))
                         .expect("send");
