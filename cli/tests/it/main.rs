@@ -1,12 +1,15 @@
 //! Integration tests of the `alq` binary: what a user sees (exit codes, messages, files).
 
+mod asset;
 mod browser;
 mod common;
 mod doctor;
 mod engine;
 mod examples;
+mod job;
 mod login;
 mod site;
 mod tenant;
+mod token;
 mod validate;
 mod workflow;

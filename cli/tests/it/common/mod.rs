@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod api_stub;
 pub mod control_plane;
 
 use std::path::{Path, PathBuf};
