@@ -92,11 +92,23 @@ pub fn exec(body: impl Future<Output = Outcome>) -> u8 {
 }
 
 impl Remote {
-    /// The server options: flags and `ALQ_*` variables over the stored login.
+    /// The server options: flags and `ALQ_*` variables over the stored login. The
+    /// stored token and certificate go only to the stored server: with another `--url`,
+    /// a `--token` is needed.
     pub fn options(&self) -> Result<ClientOptions, Failure> {
         let stored = match (&self.url, &self.token) {
             (Some(_), Some(_)) => None,
             _ => login::load()?,
+        };
+        let stored = match (stored, &self.url) {
+            (Some(stored), Some(url)) if !same_server(&stored.url, url) => {
+                return Err(Failure::usage(format!(
+                    "the stored login is for {}, not {url}: pass --token (or ALQ_TOKEN) for \
+                     this server, or `alq login --url {url} --token TOKEN`",
+                    stored.url
+                )));
+            }
+            (stored, _) => stored,
         };
         let url = self
             .url
@@ -131,4 +143,9 @@ impl Remote {
     pub fn client(&self) -> Result<Client, Failure> {
         Ok(Client::new(&self.options()?)?)
     }
+}
+
+/// Whether two base URLs name the same server (ignoring a trailing slash).
+fn same_server(a: &str, b: &str) -> bool {
+    a.trim().trim_end_matches('/') == b.trim().trim_end_matches('/')
 }

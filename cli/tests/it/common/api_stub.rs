@@ -118,16 +118,13 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
         .into_response()
 }
 
-/// Checks the token and records the request, then passes it on.
+/// Records the request, checks the token, then passes it on.
 async fn record(State(state): State<Shared>, request: Request, next: Next) -> Response {
     let authorized = request
         .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v == format!("Bearer {TOKEN}"));
-    if !authorized {
-        return error(StatusCode::UNAUTHORIZED, "unauthenticated", "unknown token");
-    }
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX)
         .await
@@ -143,6 +140,9 @@ async fn record(State(state): State<Shared>, request: Request, next: Next) -> Re
         .expect("lock")
         .requests
         .push((parts.method.to_string(), path, json));
+    if !authorized {
+        return error(StatusCode::UNAUTHORIZED, "unauthenticated", "unknown token");
+    }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
 }
