@@ -535,6 +535,22 @@ mod tests {
     }
 
     #[test]
+    fn answers_without_an_error_body_still_say_what_happened() {
+        let url = Url::parse("http://x/api/v1/jobs").expect("url");
+        let body = fallback_body(StatusCode::NOT_FOUND, &url, "");
+        assert_eq!(body.code, ErrorCode::NotFound);
+        assert!(body.message.contains("/api/v1/jobs is not an API route"));
+        let body = fallback_body(StatusCode::BAD_GATEWAY, &url, "upstream down");
+        assert_eq!(body.code, ErrorCode::Internal);
+        assert_eq!(body.message, "502 Bad Gateway: upstream down");
+        let error = ClientError::Api {
+            status: 401,
+            body: fallback_body(StatusCode::UNAUTHORIZED, &url, ""),
+        };
+        assert!(error.to_string().contains("alq login"), "{error}");
+    }
+
+    #[test]
     fn the_token_is_redacted_in_debug() {
         let options = ClientOptions {
             url: "http://x".into(),
