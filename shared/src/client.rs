@@ -1,6 +1,8 @@
 //! A typed HTTP client for the public API under `/api/v1`: a base URL and a bearer
 //! token, JSON in and out, and every error answer decoded into [`ErrorBody`].
 
+mod endpoints;
+mod jobs;
 pub mod login;
 mod types;
 
@@ -14,6 +16,7 @@ use serde_json::Value;
 
 use crate::api::{ErrorBody, ErrorCode};
 
+pub use jobs::{is_final_job_state, typed_inputs};
 pub use types::{AssetKind, JobFilter, JobPage, NewJob, NewRobotToken};
 
 /// Everything that can go wrong talking to the control plane.
@@ -247,158 +250,6 @@ impl Client {
             .await
             .map(drop)
     }
-
-    // --- tenants ---
-
-    /// `POST /tenants` (system admin only).
-    pub async fn create_tenant(&self, name: &str) -> Result<Value, ClientError> {
-        self.post(&["tenants"], &serde_json::json!({ "name": name }))
-            .await
-    }
-
-    /// `GET /tenants` (system admin only).
-    pub async fn list_tenants(&self) -> Result<Vec<Value>, ClientError> {
-        self.get(&["tenants"]).await
-    }
-
-    // --- personal tokens ---
-
-    /// `POST /tokens`: the answer holds the secret `token` this once.
-    pub async fn create_token(&self, name: &str, role: &str) -> Result<Value, ClientError> {
-        self.post(
-            &["tokens"],
-            &serde_json::json!({ "name": name, "role": role }),
-        )
-        .await
-    }
-
-    /// `GET /tokens`.
-    pub async fn list_tokens(&self) -> Result<Value, ClientError> {
-        self.get(&["tokens"]).await
-    }
-
-    /// `DELETE /tokens/{id}`.
-    pub async fn revoke_token(&self, id: &str) -> Result<(), ClientError> {
-        self.delete(&["tokens", id]).await
-    }
-
-    // --- robots and their registration tokens ---
-
-    /// `POST /robot-tokens`: the answer holds the secret `token` this once.
-    pub async fn create_robot_token(&self, new: &NewRobotToken) -> Result<Value, ClientError> {
-        self.post(&["robot-tokens"], new).await
-    }
-
-    /// `GET /robot-tokens`.
-    pub async fn list_robot_tokens(&self) -> Result<Value, ClientError> {
-        self.get(&["robot-tokens"]).await
-    }
-
-    /// `DELETE /robot-tokens/{id}`.
-    pub async fn revoke_robot_token(&self, id: &str) -> Result<(), ClientError> {
-        self.delete(&["robot-tokens", id]).await
-    }
-
-    /// `GET /robots`.
-    pub async fn list_robots(&self) -> Result<Value, ClientError> {
-        self.get(&["robots"]).await
-    }
-
-    // --- workflows ---
-
-    /// `POST /workflows` with the workflow file's text as the body.
-    pub async fn push_workflow(&self, source: &str) -> Result<Value, ClientError> {
-        let url = self.url(&["workflows"]);
-        let body = Some(source.to_owned().into());
-        let (url, response) = self
-            .send(Method::POST, url, body, "application/json")
-            .await?;
-        decode(url, response).await
-    }
-
-    /// `GET /workflows`.
-    pub async fn list_workflows(&self) -> Result<Vec<Value>, ClientError> {
-        self.get(&["workflows"]).await
-    }
-
-    /// `GET /workflows/{id or name}`: `{workflow, source, versions}`.
-    pub async fn get_workflow(&self, id_or_name: &str) -> Result<Value, ClientError> {
-        self.get(&["workflows", id_or_name]).await
-    }
-
-    /// `DELETE /workflows/{id or name}`.
-    pub async fn delete_workflow(&self, id_or_name: &str) -> Result<(), ClientError> {
-        self.delete(&["workflows", id_or_name]).await
-    }
-
-    // --- assets ---
-
-    /// `PUT /assets/{name}` with `{type, value}`.
-    pub async fn put_asset(
-        &self,
-        name: &str,
-        kind: AssetKind,
-        value: &Value,
-    ) -> Result<Value, ClientError> {
-        let body = serde_json::json!({ "type": kind, "value": value });
-        self.call(Method::PUT, &["assets", name], &[], Some(&body))
-            .await
-    }
-
-    /// `GET /assets/{name}` (a credential's password is never returned).
-    pub async fn get_asset(&self, name: &str) -> Result<Value, ClientError> {
-        self.get(&["assets", name]).await
-    }
-
-    /// `GET /assets`.
-    pub async fn list_assets(&self) -> Result<Value, ClientError> {
-        self.get(&["assets"]).await
-    }
-
-    /// `DELETE /assets/{name}`.
-    pub async fn delete_asset(&self, name: &str) -> Result<(), ClientError> {
-        self.delete(&["assets", name]).await
-    }
-
-    // --- jobs ---
-
-    /// `POST /jobs`: the new job.
-    pub async fn create_job(&self, new: &NewJob) -> Result<Value, ClientError> {
-        self.post(&["jobs"], new).await
-    }
-
-    /// `GET /jobs` with filters: one page.
-    pub async fn list_jobs(&self, filter: &JobFilter) -> Result<JobPage, ClientError> {
-        self.call(Method::GET, &["jobs"], &filter.query(), None::<&Value>)
-            .await
-    }
-
-    /// `GET /jobs/{id}`.
-    pub async fn get_job(&self, id: &str) -> Result<Value, ClientError> {
-        self.get(&["jobs", id]).await
-    }
-
-    /// `GET /jobs/{id}/events`.
-    pub async fn job_events(&self, id: &str) -> Result<Value, ClientError> {
-        self.get(&["jobs", id, "events"]).await
-    }
-
-    /// `POST /jobs/{id}/cancel`.
-    pub async fn cancel_job(&self, id: &str) -> Result<Value, ClientError> {
-        self.post(&["jobs", id, "cancel"], &serde_json::json!({}))
-            .await
-    }
-
-    /// `POST /jobs/{id}/retry`.
-    pub async fn retry_job(&self, id: &str) -> Result<Value, ClientError> {
-        self.post(&["jobs", id, "retry"], &serde_json::json!({}))
-            .await
-    }
-}
-
-/// Whether a job in this state will not change any more.
-pub fn is_final_job_state(state: &str) -> bool {
-    matches!(state, "succeeded" | "failed" | "dead" | "cancelled")
 }
 
 async fn decode<T: DeserializeOwned>(

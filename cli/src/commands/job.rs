@@ -1,11 +1,8 @@
 //! `alq job start|list|get|events|cancel|retry`: jobs the control plane leases to robots.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
 
-use alq_shared::client::{Client, JobFilter, NewJob, is_final_job_state};
-use alq_shared::workflow::{InputSpec, InputType};
+use alq_shared::client::{Client, JobFilter, NewJob, typed_inputs};
 use serde_json::{Map, Value};
 
 use super::EXIT_FAILED;
@@ -165,8 +162,12 @@ async fn exec(args: Args) -> Outcome {
 }
 
 async fn start_job(client: &Client, start: StartArgs, json: bool) -> Outcome {
-    let declared = declared_inputs(client, &start.workflow).await?;
-    let inputs = collect_inputs(&start, &declared)?;
+    let declared = client.declared_inputs(&start.workflow).await?;
+    let base = match &start.inputs_file {
+        Some(path) => inputs_file(path)?,
+        None => Map::new(),
+    };
+    let inputs = typed_inputs(base, &start.inputs, &declared).map_err(Failure::usage)?;
     let new = NewJob {
         workflow: start.workflow.clone(),
         version: start.version.clone(),
@@ -194,7 +195,16 @@ async fn start_job(client: &Client, start: StartArgs, json: bool) -> Outcome {
         "Started job {id} of {}; waiting for it to end...",
         start.workflow
     );
-    let job = wait_for(client, &id, &job).await?;
+    let job = client
+        .wait_for_job(job, |job| {
+            eprintln!(
+                "  {} (attempt {} of {})",
+                output::cell(job, "state"),
+                output::cell(job, "attempt"),
+                output::cell(job, "max_attempts")
+            );
+        })
+        .await?;
     let state = output::cell(&job, "state");
     if json {
         output::json(&job);
@@ -210,91 +220,21 @@ async fn start_job(client: &Client, start: StartArgs, json: bool) -> Outcome {
     Ok(if state == "succeeded" { 0 } else { EXIT_FAILED })
 }
 
-/// Polls the job until it reaches a final state, telling each change on stderr.
-async fn wait_for(client: &Client, id: &str, first: &Value) -> Result<Value, Failure> {
-    let mut job = first.clone();
-    let mut last = String::new();
-    let mut delay = Duration::from_millis(200);
-    loop {
-        let state = output::cell(&job, "state");
-        if state != last {
-            eprintln!(
-                "  {state} (attempt {} of {})",
-                output::cell(&job, "attempt"),
-                output::cell(&job, "max_attempts")
-            );
-            last = state.clone();
-        }
-        if is_final_job_state(&state) {
-            return Ok(job);
-        }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(2));
-        job = client.get_job(id).await?;
+/// `--inputs-file`: a JSON object.
+fn inputs_file(path: &Path) -> Result<Map<String, Value>, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
+    match serde_json::from_str(&text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Failure::usage(format!(
+            "{}: the inputs file must hold a JSON object",
+            path.display()
+        ))),
+        Err(e) => Err(Failure::usage(format!(
+            "{}: invalid JSON: {e}",
+            path.display()
+        ))),
     }
-}
-
-/// The inputs the workflow's latest version declares, or none when the server does not
-/// say (the server checks the inputs in any case).
-async fn declared_inputs(
-    client: &Client,
-    workflow: &str,
-) -> Result<BTreeMap<String, InputSpec>, Failure> {
-    let answer = client.get_workflow(workflow).await?;
-    let latest = answer.pointer("/workflow/latest_version_id").cloned();
-    let versions = answer
-        .get("versions")
-        .map(output::items)
-        .unwrap_or_default();
-    let inputs = versions
-        .iter()
-        .find(|v| v.get("id") == latest.as_ref())
-        .or(versions.last())
-        .and_then(|v| v.get("inputs").cloned());
-    Ok(inputs
-        .and_then(|i| serde_json::from_value(i).ok())
-        .unwrap_or_default())
-}
-
-/// `--inputs-file`, then each `--input` converted to its declared type (JSON, else
-/// text, for an undeclared one).
-fn collect_inputs(
-    start: &StartArgs,
-    declared: &BTreeMap<String, InputSpec>,
-) -> Result<Map<String, Value>, Failure> {
-    let mut inputs = Map::new();
-    if let Some(path) = &start.inputs_file {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
-        match serde_json::from_str(&text) {
-            Ok(Value::Object(map)) => inputs = map,
-            Ok(_) => {
-                return Err(Failure::usage(format!(
-                    "{}: the inputs file must hold a JSON object",
-                    path.display()
-                )));
-            }
-            Err(e) => {
-                return Err(Failure::usage(format!(
-                    "{}: invalid JSON: {e}",
-                    path.display()
-                )));
-            }
-        }
-    }
-    for pair in &start.inputs {
-        let Some((name, text)) = pair.split_once('=') else {
-            return Err(Failure::usage(format!(
-                "--input `{pair}` must be NAME=VALUE"
-            )));
-        };
-        let kind = declared.get(name).map_or(InputType::Any, |spec| spec.kind);
-        let value = kind
-            .parse_text(text)
-            .map_err(|e| Failure::usage(format!("input `{name}`: {e}")))?;
-        inputs.insert(name.to_owned(), value);
-    }
-    Ok(inputs)
 }
 
 /// One line for a step event: when, what, and its label, message or status.
@@ -329,41 +269,6 @@ fn describe_event(item: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    fn start(inputs: &[&str]) -> StartArgs {
-        StartArgs {
-            workflow: "w".into(),
-            inputs: inputs.iter().map(|s| s.to_string()).collect(),
-            inputs_file: None,
-            priority: 0,
-            labels: vec![],
-            max_attempts: None,
-            version: None,
-            wait: false,
-        }
-    }
-
-    #[test]
-    fn inputs_take_their_declared_types_else_json_or_text() {
-        let declared: BTreeMap<String, InputSpec> = serde_json::from_value(
-            json!({"count": {"type": "integer"}, "code": {"type": "string"}}),
-        )
-        .expect("specs");
-        let inputs = collect_inputs(
-            &start(&["count=3", "code=007", "extra=[1,2]", "word=hello", "eq=a=b"]),
-            &declared,
-        )
-        .map_err(|f| f.message)
-        .expect("inputs");
-        assert_eq!(
-            Value::Object(inputs),
-            json!({"count": 3, "code": "007", "extra": [1, 2], "word": "hello", "eq": "a=b"})
-        );
-        let error = collect_inputs(&start(&["count=many"]), &declared).expect_err("not an integer");
-        assert_eq!(error.code, super::super::EXIT_USAGE);
-        assert!(error.message.contains("input `count`"), "{}", error.message);
-        assert!(collect_inputs(&start(&["novalue"]), &declared).is_err());
-    }
 
     #[test]
     fn events_read_as_one_line_each() {
