@@ -3,12 +3,12 @@
 
 use alq_shared::api::ErrorCode;
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::json::RawBody;
 use super::openapi::Errors;
 use crate::AppState;
 use crate::auth::{Caller, Role};
@@ -25,7 +25,7 @@ use crate::error::{ApiError, ApiResult};
 pub async fn push(
     State(state): State<AppState>,
     caller: Caller,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Role::Operator)?;
     let source = std::str::from_utf8(&body)
