@@ -54,7 +54,7 @@ fn check_name(name: &str) -> ApiResult<()> {
 }
 
 /// Sets an asset, creating (201) or replacing (200) it.
-#[utoipa::path(put, path = "/api/v1/assets/{name}", tag = "assets", request_body = PutAsset,
+#[utoipa::path(operation_id = "assets_put", put, path = "/api/v1/assets/{name}", tag = "assets", request_body = PutAsset,
     params(("name" = String, Path, description = "The asset's name")),
     responses((status = 201, description = "Created", body = AssetRecord),
               (status = 200, description = "Replaced", body = AssetRecord), Errors))]
@@ -91,7 +91,7 @@ pub async fn put(
 }
 
 /// The tenant's assets by name, credentials masked.
-#[utoipa::path(get, path = "/api/v1/assets", tag = "assets",
+#[utoipa::path(operation_id = "assets_list", get, path = "/api/v1/assets", tag = "assets",
     responses((status = 200, description = "The assets", body = Vec<AssetRecord>), Errors))]
 pub async fn list(
     State(state): State<AppState>,
@@ -102,7 +102,7 @@ pub async fn list(
 }
 
 /// One asset, a credential masked.
-#[utoipa::path(get, path = "/api/v1/assets/{name}", tag = "assets",
+#[utoipa::path(operation_id = "assets_get", get, path = "/api/v1/assets/{name}", tag = "assets",
     params(("name" = String, Path, description = "The asset's name")),
     responses((status = 200, description = "The asset", body = AssetRecord), Errors))]
 pub async fn get(
@@ -118,7 +118,7 @@ pub async fn get(
 }
 
 /// Deletes an asset.
-#[utoipa::path(delete, path = "/api/v1/assets/{name}", tag = "assets",
+#[utoipa::path(operation_id = "assets_delete", delete, path = "/api/v1/assets/{name}", tag = "assets",
     params(("name" = String, Path, description = "The asset's name")),
     responses((status = 204, description = "Deleted"), Errors))]
 pub async fn delete(

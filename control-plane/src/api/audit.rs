@@ -34,7 +34,7 @@ pub struct AuditPage {
 }
 
 /// The tenant's audit log, newest first.
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
+#[utoipa::path(operation_id = "audit_list", get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, description = "A page of entries", body = AuditPage), Errors))]
 pub async fn list(
     State(state): State<AppState>,

@@ -86,7 +86,7 @@ async fn with_status(
 }
 
 /// The tenant's robots by name.
-#[utoipa::path(get, path = "/api/v1/robots", tag = "robots",
+#[utoipa::path(operation_id = "robots_list", get, path = "/api/v1/robots", tag = "robots",
     responses((status = 200, description = "The robots", body = Vec<Robot>), Errors))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<Robot>>> {
     caller.require(Role::Viewer)?;
@@ -103,7 +103,7 @@ async fn find(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Robot> {
 }
 
 /// One robot.
-#[utoipa::path(get, path = "/api/v1/robots/{id}", tag = "robots",
+#[utoipa::path(operation_id = "robots_get", get, path = "/api/v1/robots/{id}", tag = "robots",
     params(("id" = String, Path, description = "The robot's id")),
     responses((status = 200, description = "The robot", body = Robot), Errors))]
 pub async fn get(
@@ -142,7 +142,7 @@ async fn set_disabled(
 }
 
 /// Refuses the robot new work (a running job finishes).
-#[utoipa::path(post, path = "/api/v1/robots/{id}/disable", tag = "robots",
+#[utoipa::path(operation_id = "robots_disable", post, path = "/api/v1/robots/{id}/disable", tag = "robots",
     params(("id" = String, Path, description = "The robot's id")),
     responses((status = 200, description = "The robot, disabled", body = Robot), Errors))]
 pub async fn disable(
@@ -154,7 +154,7 @@ pub async fn disable(
 }
 
 /// Lets the robot take work again.
-#[utoipa::path(post, path = "/api/v1/robots/{id}/enable", tag = "robots",
+#[utoipa::path(operation_id = "robots_enable", post, path = "/api/v1/robots/{id}/enable", tag = "robots",
     params(("id" = String, Path, description = "The robot's id")),
     responses((status = 200, description = "The robot, enabled", body = Robot), Errors))]
 pub async fn enable(
@@ -167,7 +167,7 @@ pub async fn enable(
 
 /// Deletes the robot and revokes its robot tokens; a job it was running is retried when
 /// its lease expires.
-#[utoipa::path(delete, path = "/api/v1/robots/{id}", tag = "robots",
+#[utoipa::path(operation_id = "robots_delete", delete, path = "/api/v1/robots/{id}", tag = "robots",
     params(("id" = String, Path, description = "The robot's id")),
     responses((status = 204, description = "Deleted"), Errors))]
 pub async fn delete(

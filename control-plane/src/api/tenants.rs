@@ -37,7 +37,7 @@ pub(crate) fn require_system(caller: &Caller) -> ApiResult<()> {
 }
 
 /// Every tenant (system admin only).
-#[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants",
+#[utoipa::path(operation_id = "tenants_list", get, path = "/api/v1/tenants", tag = "tenants",
     responses((status = 200, description = "The tenants", body = Vec<Tenant>), Errors))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<Tenant>>> {
     require_system(&caller)?;
@@ -45,7 +45,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
 }
 
 /// Creates a tenant (system admin only); `POST /tenants/{id}/tokens` then gives it an admin.
-#[utoipa::path(post, path = "/api/v1/tenants", tag = "tenants", request_body = CreateTenant,
+#[utoipa::path(operation_id = "tenants_create", post, path = "/api/v1/tenants", tag = "tenants", request_body = CreateTenant,
     responses((status = 201, description = "The tenant", body = Tenant), Errors))]
 pub async fn create(
     State(state): State<AppState>,

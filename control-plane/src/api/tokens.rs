@@ -207,7 +207,7 @@ async fn create_personal(
 }
 
 /// Makes a personal access token in the caller's tenant.
-#[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", request_body = CreateToken,
+#[utoipa::path(operation_id = "tokens_create", post, path = "/api/v1/tokens", tag = "tokens", request_body = CreateToken,
     responses((status = 201, description = "The token, with its secret this once", body = CreatedPersonalToken), Errors))]
 pub async fn create(
     State(state): State<AppState>,
@@ -221,7 +221,7 @@ pub async fn create(
 
 /// Makes a personal access token in another tenant (system admin only): how a new
 /// tenant gets its first admin.
-#[utoipa::path(post, path = "/api/v1/tenants/{id}/tokens", tag = "tenants", request_body = CreateToken,
+#[utoipa::path(operation_id = "tokens_create_for_tenant", post, path = "/api/v1/tenants/{id}/tokens", tag = "tenants", request_body = CreateToken,
     params(("id" = String, Path, description = "The tenant's id")),
     responses((status = 201, description = "The token, with its secret this once", body = CreatedPersonalToken), Errors))]
 pub async fn create_for_tenant(
@@ -238,7 +238,7 @@ pub async fn create_for_tenant(
 }
 
 /// The tenant's personal access tokens, newest first, without secrets.
-#[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens",
+#[utoipa::path(operation_id = "tokens_list", get, path = "/api/v1/tokens", tag = "tokens",
     responses((status = 200, description = "The tokens", body = Vec<PersonalToken>), Errors))]
 pub async fn list(
     State(state): State<AppState>,
@@ -279,7 +279,7 @@ async fn revoke_of_kind(
 }
 
 /// Revokes a personal access token: it gets 401 from then on.
-#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens",
+#[utoipa::path(operation_id = "tokens_revoke", delete, path = "/api/v1/tokens/{id}", tag = "tokens",
     params(("id" = String, Path, description = "The token's id")),
     responses((status = 204, description = "Revoked"), Errors))]
 pub async fn revoke(
@@ -330,7 +330,7 @@ fn expiry(body: &CreateRegistration, now: i64) -> ApiResult<Option<i64>> {
 }
 
 /// Makes a robot registration token.
-#[utoipa::path(post, path = "/api/v1/robot-tokens", tag = "robots", request_body = CreateRegistration,
+#[utoipa::path(operation_id = "tokens_create_registration", post, path = "/api/v1/robot-tokens", tag = "robots", request_body = CreateRegistration,
     responses((status = 201, description = "The token, with its secret this once", body = CreatedRegistrationToken), Errors))]
 pub async fn create_registration(
     State(state): State<AppState>,
@@ -373,7 +373,7 @@ pub async fn create_registration(
 }
 
 /// The tenant's robot registration tokens, newest first, without secrets.
-#[utoipa::path(get, path = "/api/v1/robot-tokens", tag = "robots",
+#[utoipa::path(operation_id = "tokens_list_registration", get, path = "/api/v1/robot-tokens", tag = "robots",
     responses((status = 200, description = "The tokens", body = Vec<RegistrationToken>), Errors))]
 pub async fn list_registration(
     State(state): State<AppState>,
@@ -385,7 +385,7 @@ pub async fn list_registration(
 }
 
 /// Revokes a registration token; robots that joined with it stay.
-#[utoipa::path(delete, path = "/api/v1/robot-tokens/{id}", tag = "robots",
+#[utoipa::path(operation_id = "tokens_revoke_registration", delete, path = "/api/v1/robot-tokens/{id}", tag = "robots",
     params(("id" = String, Path, description = "The token's id")),
     responses((status = 204, description = "Revoked"), Errors))]
 pub async fn revoke_registration(

@@ -17,7 +17,7 @@ use crate::error::{ApiError, ApiResult};
 
 /// Pushes a workflow: the body is the workflow file itself. 201 for a new version, 200
 /// when this exact file was pushed before.
-#[utoipa::path(post, path = "/api/v1/workflows", tag = "workflows",
+#[utoipa::path(operation_id = "workflows_push", post, path = "/api/v1/workflows", tag = "workflows",
     request_body(content = String, content_type = "application/json", description = "The workflow file (workflow.json)"),
     responses((status = 201, description = "`{workflow, version, created}`: a new version", body = Object),
               (status = 200, description = "`{workflow, version, created}`: this file was pushed before", body = Object),
@@ -79,7 +79,7 @@ fn summary(version: &workflows::VersionRecord) -> Value {
 }
 
 /// The tenant's workflows with their latest version.
-#[utoipa::path(get, path = "/api/v1/workflows", tag = "workflows",
+#[utoipa::path(operation_id = "workflows_list", get, path = "/api/v1/workflows", tag = "workflows",
     responses((status = 200, description = "The workflows", body = Vec<workflows::WorkflowRecord>), Errors))]
 pub async fn list(
     State(state): State<AppState>,
@@ -90,7 +90,7 @@ pub async fn list(
 }
 
 /// One workflow by id or name: `{workflow, source, versions}`, the source of the latest.
-#[utoipa::path(get, path = "/api/v1/workflows/{id}", tag = "workflows",
+#[utoipa::path(operation_id = "workflows_get", get, path = "/api/v1/workflows/{id}", tag = "workflows",
     params(("id" = String, Path, description = "The workflow's id or name")),
     responses((status = 200, description = "`{workflow, source, versions}`", body = Object), Errors))]
 pub async fn get(
@@ -114,7 +114,7 @@ pub async fn get(
 }
 
 /// Deletes a workflow by id or name; refused (409) while jobs of it are pending or running.
-#[utoipa::path(delete, path = "/api/v1/workflows/{id}", tag = "workflows",
+#[utoipa::path(operation_id = "workflows_delete", delete, path = "/api/v1/workflows/{id}", tag = "workflows",
     params(("id" = String, Path, description = "The workflow's id or name")),
     responses((status = 204, description = "Deleted"),
               (status = 409, description = "Jobs of it are pending or running", body = super::openapi::ErrorSchema), Errors))]

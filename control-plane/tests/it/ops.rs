@@ -121,6 +121,15 @@ async fn the_openapi_document_lists_every_endpoint(backend: Backend) {
             "{method} {path} is not documented"
         );
     }
+    let mut operation_ids: Vec<&str> = paths
+        .values()
+        .flat_map(|p| p.as_object().unwrap().values())
+        .map(|op| op["operationId"].as_str().unwrap())
+        .collect();
+    let count = operation_ids.len();
+    operation_ids.sort();
+    operation_ids.dedup();
+    assert_eq!(operation_ids.len(), count, "operation ids are unique");
     let schemas = document["components"]["schemas"].as_object().unwrap();
     for schema in [
         "Error",
