@@ -5,9 +5,11 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod fanout;
+pub mod metrics;
 pub mod serve;
 
 use std::sync::Arc;
@@ -26,6 +28,10 @@ pub struct AppState {
     pub db: db::Db,
     /// The configuration the server started with.
     pub config: Arc<Config>,
+    /// Encrypts credential assets.
+    pub key: crypto::SecretKey,
+    /// Prometheus metrics.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 /// The whole HTTP application.
@@ -39,10 +45,13 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, Option<String>
     let db = db::Db::connect(&config).await?;
     db.migrate().await?;
     let admin_token = db.bootstrap().await?;
+    let key = crypto::SecretKey::load_or_create(&config)?;
     Ok((
         AppState {
             db,
             config: Arc::new(config),
+            key,
+            metrics: Arc::new(metrics::Metrics::new()),
         },
         admin_token,
     ))

@@ -1,24 +1,44 @@
-//! `/healthz` (the process answers) and `/readyz` (its dependencies answer).
+//! `/healthz` (the process answers), `/readyz` (its dependencies answer) and `/metrics`.
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::error::ApiError;
 
 /// Always 200 while the process serves.
 pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// 200 when the database answers, 503 otherwise.
+/// 200 when every dependency answers, 503 otherwise.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let database = state.db.ping().await;
-    let status = if database {
+    // Redis joins here when it is configured: `"redis": <ping>` and in `ready`.
+    let ready = database;
+    let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(json!({ "database": database })))
+}
+
+/// Prometheus text format; jobs and robots are counted when scraped.
+pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let offline_after = state.config.heartbeat_interval_ms.saturating_mul(3);
+    let text = state
+        .metrics
+        .render(&state.db, i64::try_from(offline_after).unwrap_or(i64::MAX))
+        .await?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    ))
 }

@@ -40,3 +40,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
         }
     }
 }
+
+/// A raw request body (a workflow file) whose rejections use the API's error shape:
+/// over the limit is a 413.
+pub struct RawBody(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::body::Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(|rejection| {
+                if rejection.status().as_u16() == 413 {
+                    ApiError::new(
+                        ErrorCode::PayloadTooLarge,
+                        "the body is larger than the server accepts",
+                    )
+                } else {
+                    ApiError::invalid(format!("cannot read the body: {}", rejection.body_text()))
+                }
+            })
+    }
+}

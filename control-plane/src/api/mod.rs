@@ -1,13 +1,21 @@
-//! The public REST API under `/api/v1`, one module per resource, plus health checks.
+//! The public REST API under `/api/v1`, one module per resource, plus health checks,
+//! metrics and the OpenAPI document.
 
+mod assets;
+mod audit;
 mod health;
 pub mod json;
+pub mod openapi;
+mod query;
+mod robots;
 mod tenants;
+mod tokens;
 mod workflows;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::middleware;
+use axum::routing::{get, post, put};
 
 use crate::AppState;
 
@@ -16,15 +24,43 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
     let api = Router::new()
         .route("/tenants", get(tenants::list).post(tenants::create))
+        .route("/tenants/{id}/tokens", post(tokens::create_for_tenant))
+        .route("/tokens", get(tokens::list).post(tokens::create))
+        .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route(
+            "/robot-tokens",
+            get(tokens::list_registration).post(tokens::create_registration),
+        )
+        .route(
+            "/robot-tokens/{id}",
+            axum::routing::delete(tokens::revoke_registration),
+        )
+        .route("/robots", get(robots::list))
+        .route("/robots/{id}", get(robots::get).delete(robots::delete))
+        .route("/robots/{id}/disable", post(robots::disable))
+        .route("/robots/{id}/enable", post(robots::enable))
         .route("/workflows", get(workflows::list).post(workflows::push))
         .route(
             "/workflows/{id}",
             get(workflows::get).delete(workflows::delete),
-        );
+        )
+        .route("/assets", get(assets::list))
+        .route(
+            "/assets/{name}",
+            put(assets::put).get(assets::get).delete(assets::delete),
+        )
+        .route("/audit", get(audit::list))
+        .route("/openapi.json", get(openapi::document));
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .nest("/api/v1", api)
+        // A route layer sees the matched route template; unrouted requests are not timed.
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track_http,
+        ))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }

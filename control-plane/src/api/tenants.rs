@@ -5,22 +5,26 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
+use serde_json::json;
 
 use super::json::Body;
+use super::openapi::Errors;
 use crate::AppState;
 use crate::auth::{Caller, Role};
+use crate::db::audit;
 use crate::db::tenants::{self, Tenant};
 use crate::error::{ApiError, ApiResult};
 
 /// Body of `POST /tenants`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTenant {
     /// The new tenant's unique name.
     pub name: String,
 }
 
-fn require_system(caller: &Caller) -> ApiResult<()> {
+/// Refuses (403) every caller but the system admin token.
+pub(crate) fn require_system(caller: &Caller) -> ApiResult<()> {
     caller.require(Role::Admin)?;
     if caller.system {
         Ok(())
@@ -32,13 +36,17 @@ fn require_system(caller: &Caller) -> ApiResult<()> {
     }
 }
 
-/// `GET /api/v1/tenants`.
+/// Every tenant (system admin only).
+#[utoipa::path(operation_id = "tenants_list", get, path = "/api/v1/tenants", tag = "tenants",
+    responses((status = 200, description = "The tenants", body = Vec<Tenant>), Errors))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<Tenant>>> {
     require_system(&caller)?;
     Ok(Json(tenants::list(&state.db).await?))
 }
 
-/// `POST /api/v1/tenants`.
+/// Creates a tenant (system admin only); `POST /tenants/{id}/tokens` then gives it an admin.
+#[utoipa::path(operation_id = "tenants_create", post, path = "/api/v1/tenants", tag = "tenants", request_body = CreateTenant,
+    responses((status = 201, description = "The tenant", body = Tenant), Errors))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -50,5 +58,14 @@ pub async fn create(
         return Err(ApiError::invalid("`name` must not be empty"));
     }
     let tenant = tenants::create(&state.db, name).await?;
+    audit::record(
+        &state.db,
+        &caller.tenant_id,
+        &caller.actor(),
+        "tenant.create",
+        &format!("tenant:{}", tenant.id),
+        json!({ "name": tenant.name }),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(tenant)))
 }

@@ -3,23 +3,29 @@
 
 use alq_shared::api::ErrorCode;
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::json::RawBody;
+use super::openapi::Errors;
 use crate::AppState;
 use crate::auth::{Caller, Role};
 use crate::db::{audit, workflows};
 use crate::error::{ApiError, ApiResult};
 
-/// `POST /api/v1/workflows`: the body is the workflow file itself. 201 for a new
-/// version, 200 when this exact file was pushed before.
+/// Pushes a workflow: the body is the workflow file itself. 201 for a new version, 200
+/// when this exact file was pushed before.
+#[utoipa::path(operation_id = "workflows_push", post, path = "/api/v1/workflows", tag = "workflows",
+    request_body(content = String, content_type = "application/json", description = "The workflow file (workflow.json)"),
+    responses((status = 201, description = "`{workflow, version, created}`: a new version", body = Object),
+              (status = 200, description = "`{workflow, version, created}`: this file was pushed before", body = Object),
+              (status = 422, description = "The workflow is not valid", body = super::openapi::ErrorSchema), Errors))]
 pub async fn push(
     State(state): State<AppState>,
     caller: Caller,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Role::Operator)?;
     let source = std::str::from_utf8(&body)
@@ -72,7 +78,9 @@ fn summary(version: &workflows::VersionRecord) -> Value {
     json!({ "id": version.id, "hash": version.hash, "inputs": version.inputs, "created_at": version.created_at })
 }
 
-/// `GET /api/v1/workflows`.
+/// The tenant's workflows with their latest version.
+#[utoipa::path(operation_id = "workflows_list", get, path = "/api/v1/workflows", tag = "workflows",
+    responses((status = 200, description = "The workflows", body = Vec<workflows::WorkflowRecord>), Errors))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -81,7 +89,10 @@ pub async fn list(
     Ok(Json(workflows::list(&state.db, &caller.tenant_id).await?))
 }
 
-/// `GET /api/v1/workflows/{id or name}`: the workflow, its latest source and its versions.
+/// One workflow by id or name: `{workflow, source, versions}`, the source of the latest.
+#[utoipa::path(operation_id = "workflows_get", get, path = "/api/v1/workflows/{id}", tag = "workflows",
+    params(("id" = String, Path, description = "The workflow's id or name")),
+    responses((status = 200, description = "`{workflow, source, versions}`", body = Object), Errors))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -102,7 +113,11 @@ pub async fn get(
     })))
 }
 
-/// `DELETE /api/v1/workflows/{id or name}`: refused while jobs of it are pending or running.
+/// Deletes a workflow by id or name; refused (409) while jobs of it are pending or running.
+#[utoipa::path(operation_id = "workflows_delete", delete, path = "/api/v1/workflows/{id}", tag = "workflows",
+    params(("id" = String, Path, description = "The workflow's id or name")),
+    responses((status = 204, description = "Deleted"),
+              (status = 409, description = "Jobs of it are pending or running", body = super::openapi::ErrorSchema), Errors))]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,

@@ -11,7 +11,9 @@ use crate::db::tokens::{self, TokenKind};
 use crate::{AppState, error::ApiError};
 
 /// A role within a tenant; each includes the ones below it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Reads everything of the tenant.

@@ -8,7 +8,7 @@ use super::{Db, now_ms};
 use crate::on_db;
 
 /// One entry of the audit log.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     /// Its number, growing.
     pub id: i64,

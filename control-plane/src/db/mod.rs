@@ -2,7 +2,10 @@
 //! here, named after what they do. Every query is written once and runs on SQLite and
 //! on PostgreSQL (`$1` placeholders work on both, in the order they appear).
 
+pub mod assets;
 pub mod audit;
+pub mod metrics;
+pub mod robots_admin;
 pub mod tenants;
 pub mod tokens;
 pub mod workflows;

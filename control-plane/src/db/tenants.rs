@@ -7,7 +7,7 @@ use super::{Db, new_id, now_ms};
 use crate::on_db;
 
 /// A tenant.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Tenant {
     /// Its id.
     pub id: String,
@@ -50,4 +50,14 @@ pub async fn list(db: &Db) -> Result<Vec<Tenant>, sqlx::Error> {
             .collect::<Result<Vec<_>, sqlx::Error>>()?
     });
     Ok(rows)
+}
+
+/// Whether a tenant with this id exists.
+pub async fn exists(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
+    let n: i64 = on_db!(db, pool => sqlx::query("SELECT COUNT(*) AS n FROM tenants WHERE id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await?
+        .try_get("n")?);
+    Ok(n > 0)
 }

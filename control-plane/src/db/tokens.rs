@@ -313,6 +313,27 @@ pub async fn revoke(db: &Db, tenant_id: &str, id: &str) -> Result<bool, sqlx::Er
     Ok(done == 1)
 }
 
+/// Revokes a token of the tenant of one kind (revoking twice is fine: the first time
+/// stays); false when the tenant has no such token of that kind.
+pub async fn revoke_kind(
+    db: &Db,
+    tenant_id: &str,
+    id: &str,
+    kind: TokenKind,
+) -> Result<bool, sqlx::Error> {
+    let done = on_db!(db, pool => sqlx::query(
+        "UPDATE tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 AND tenant_id = $3 AND kind = $4",
+    )
+    .bind(now_ms())
+    .bind(id)
+    .bind(tenant_id)
+    .bind(kind.as_str())
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(done == 1)
+}
+
 /// Marks a single-use registration token used; false when it was used already (so two
 /// robots racing with one token cannot both register).
 pub async fn use_once(db: &Db, id: &str) -> Result<bool, sqlx::Error> {

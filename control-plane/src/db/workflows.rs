@@ -8,7 +8,7 @@ use super::{Db, new_id, now_ms};
 use crate::on_db;
 
 /// A workflow with its latest version.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct WorkflowRecord {
     /// Its id.
     pub id: String,

@@ -4,8 +4,14 @@
 // Test bodies are plain async fns run once per backend, which clippy does not see as tests.
 #![allow(clippy::unwrap_used)]
 
+mod assets;
+mod audit;
+mod auth_matrix;
 mod common;
 mod fanout;
+mod ops;
+mod robots_admin;
 mod tenants;
 mod tls;
+mod tokens;
 mod workflows;

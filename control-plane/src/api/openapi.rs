@@ -1,0 +1,78 @@
+//! The OpenAPI document, generated from the handlers' `#[utoipa::path]` annotations.
+//! A new endpoint is documented by annotating its handler and naming it in `paths(...)`.
+
+use axum::Json;
+use serde_json::Value;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
+
+use super::{assets, audit, robots, tenants, tokens, workflows};
+
+/// The error shape every endpoint answers with (`alq_shared::api::ErrorBody`).
+#[derive(ToSchema)]
+#[schema(as = Error)]
+#[allow(dead_code)] // Only its schema is used.
+pub struct ErrorSchema {
+    /// A stable code: invalid_request, unauthenticated, forbidden, not_found, conflict, ...
+    code: String,
+    /// What happened, for people.
+    message: String,
+    /// More about it (the field that is wrong, ...).
+    details: Option<Value>,
+}
+
+/// The errors every authenticated endpoint may answer.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // Only its schema is used.
+pub enum Errors {
+    /// Bad input: malformed JSON, unknown fields, a value that does not fit.
+    #[response(status = 400)]
+    Invalid(ErrorSchema),
+    /// No token, or an unknown, expired or revoked one.
+    #[response(status = 401)]
+    Unauthenticated(ErrorSchema),
+    /// The token's role is too small.
+    #[response(status = 403)]
+    Forbidden(ErrorSchema),
+    /// No such object in the caller's tenant.
+    #[response(status = 404)]
+    NotFound(ErrorSchema),
+    /// The body is larger than the server accepts.
+    #[response(status = 413)]
+    TooLarge(ErrorSchema),
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The document; jobs and the robot API join by adding their handlers to `paths`.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "alq control plane", description = "Tenants, tokens, robots, workflows, assets, jobs and the audit log. Every call takes `Authorization: Bearer <token>`."),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    paths(
+        tenants::list, tenants::create, tokens::create_for_tenant,
+        tokens::create, tokens::list, tokens::revoke,
+        tokens::create_registration, tokens::list_registration, tokens::revoke_registration,
+        robots::list, robots::get, robots::disable, robots::enable, robots::delete,
+        workflows::push, workflows::list, workflows::get, workflows::delete,
+        assets::put, assets::list, assets::get, assets::delete,
+        audit::list,
+    )
+)]
+pub struct ApiDoc;
+
+/// `GET /api/v1/openapi.json` (no token needed: it describes, it does not reveal).
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,233 @@
+//! Robots as people manage them: created (by registration), listed, seen, disabled,
+//! enabled and deleted. The robot protocol (lease, heartbeat) lives elsewhere and reuses
+//! `create_robot` and `mark_seen`.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{Db, new_id, now_ms};
+use crate::on_db;
+
+/// A stored robot.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RobotRecord {
+    /// Its id.
+    pub id: String,
+    /// Its name, unique in the tenant.
+    pub name: String,
+    /// The machine it runs on.
+    pub hostname: String,
+    /// Its operating system.
+    pub os: String,
+    /// Its CPU architecture.
+    pub arch: String,
+    /// The alq version it runs.
+    pub version: String,
+    /// What jobs it may take (a job's labels must all be among them).
+    pub labels: Vec<String>,
+    /// The browsers it can drive.
+    pub browsers: Vec<String>,
+    /// Whether it is refused work.
+    pub disabled: bool,
+    /// When it last called the control plane (Unix ms), if ever.
+    pub last_seen_at: Option<i64>,
+    /// When it registered (Unix ms).
+    pub created_at: i64,
+}
+
+/// What a robot tells about itself when it registers.
+#[derive(Debug, Clone, Default)]
+pub struct NewRobot {
+    /// Its name, unique in the tenant.
+    pub name: String,
+    /// The machine it runs on.
+    pub hostname: String,
+    /// Its operating system.
+    pub os: String,
+    /// Its CPU architecture.
+    pub arch: String,
+    /// The alq version it runs.
+    pub version: String,
+    /// Its labels (with the registration token's).
+    pub labels: Vec<String>,
+    /// The browsers it can drive.
+    pub browsers: Vec<String>,
+}
+
+/// The columns `from_row` reads, as a literal for `concat!`.
+macro_rules! columns {
+    () => {
+        "id, name, hostname, os, arch, version, labels, browsers, disabled, last_seen, created_at"
+    };
+}
+
+fn from_row<R: Row>(row: &R) -> Result<RobotRecord, sqlx::Error>
+where
+    for<'r> &'r str: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let labels: String = row.try_get("labels")?;
+    let browsers: String = row.try_get("browsers")?;
+    Ok(RobotRecord {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        hostname: row.try_get("hostname")?,
+        os: row.try_get("os")?,
+        arch: row.try_get("arch")?,
+        version: row.try_get("version")?,
+        labels: serde_json::from_str(&labels).unwrap_or_default(),
+        browsers: serde_json::from_str(&browsers).unwrap_or_default(),
+        disabled: row.try_get("disabled")?,
+        last_seen_at: row.try_get("last_seen")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// Stores a new robot, seen now. A name taken in the tenant is a unique violation (409).
+pub async fn create_robot(
+    db: &Db,
+    tenant_id: &str,
+    new: &NewRobot,
+) -> Result<RobotRecord, sqlx::Error> {
+    let now = now_ms();
+    let robot = RobotRecord {
+        id: new_id(),
+        name: new.name.clone(),
+        hostname: new.hostname.clone(),
+        os: new.os.clone(),
+        arch: new.arch.clone(),
+        version: new.version.clone(),
+        labels: new.labels.clone(),
+        browsers: new.browsers.clone(),
+        disabled: false,
+        last_seen_at: Some(now),
+        created_at: now,
+    };
+    let labels = serde_json::Value::from(robot.labels.clone()).to_string();
+    let browsers = serde_json::Value::from(robot.browsers.clone()).to_string();
+    on_db!(db, pool => sqlx::query(
+        "INSERT INTO robots (id, tenant_id, name, hostname, os, arch, version, labels, browsers, disabled, last_seen, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, FALSE, $10, $11)",
+    )
+    .bind(&robot.id)
+    .bind(tenant_id)
+    .bind(&robot.name)
+    .bind(&robot.hostname)
+    .bind(&robot.os)
+    .bind(&robot.arch)
+    .bind(&robot.version)
+    .bind(&labels)
+    .bind(&browsers)
+    .bind(now)
+    .bind(now)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(robot)
+}
+
+/// Records that a robot called (heartbeat, lease); false when it no longer exists.
+pub async fn mark_seen(db: &Db, robot_id: &str, at: i64) -> Result<bool, sqlx::Error> {
+    let done = on_db!(db, pool => sqlx::query("UPDATE robots SET last_seen = $1 WHERE id = $2")
+        .bind(at)
+        .bind(robot_id)
+        .execute(pool)
+        .await?
+        .rows_affected());
+    Ok(done == 1)
+}
+
+/// The robots of a tenant by name.
+pub async fn list(db: &Db, tenant_id: &str) -> Result<Vec<RobotRecord>, sqlx::Error> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM robots WHERE tenant_id = $1 ORDER BY name, id"
+    );
+    on_db!(db, pool => sqlx::query(sql)
+        .bind(tenant_id)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect())
+}
+
+/// One robot of a tenant.
+pub async fn get(db: &Db, tenant_id: &str, id: &str) -> Result<Option<RobotRecord>, sqlx::Error> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM robots WHERE tenant_id = $1 AND id = $2"
+    );
+    on_db!(db, pool => match sqlx::query(sql)
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+    {
+        Some(row) => from_row(&row).map(Some),
+        None => Ok(None),
+    })
+}
+
+/// The running jobs of a tenant's robots: `(robot id, job id)`, oldest job first.
+pub async fn running_jobs(db: &Db, tenant_id: &str) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    on_db!(db, pool => sqlx::query(
+        "SELECT robot_id, id FROM jobs WHERE tenant_id = $1 AND state = 'running' AND robot_id IS NOT NULL ORDER BY id",
+    )
+    .bind(tenant_id)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|row| Ok((row.try_get("robot_id")?, row.try_get("id")?)))
+    .collect())
+}
+
+/// Disables or enables a robot; false when the tenant has no such robot.
+pub async fn set_disabled(
+    db: &Db,
+    tenant_id: &str,
+    id: &str,
+    disabled: bool,
+) -> Result<bool, sqlx::Error> {
+    let done = on_db!(db, pool => sqlx::query(
+        "UPDATE robots SET disabled = $1 WHERE tenant_id = $2 AND id = $3",
+    )
+    .bind(disabled)
+    .bind(tenant_id)
+    .bind(id)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(done == 1)
+}
+
+/// Deletes a robot and revokes its robot tokens in one transaction; false when the
+/// tenant has no such robot. Its running job, if any, is retried when the lease expires.
+pub async fn delete(db: &Db, tenant_id: &str, id: &str) -> Result<bool, sqlx::Error> {
+    let now = now_ms();
+    let deleted = on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "UPDATE tokens SET revoked_at = $1 WHERE tenant_id = $2 AND robot_id = $3 AND kind = 'rbt' AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(tenant_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let deleted = sqlx::query("DELETE FROM robots WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        deleted
+    });
+    Ok(deleted == 1)
+}

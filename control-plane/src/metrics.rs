@@ -1,0 +1,172 @@
+//! Prometheus metrics: HTTP latency by route template (a middleware), lease wait (fed
+//! by the leasing code through [`Metrics::observe_lease_wait`]), and gauges counted from
+//! the database when `/metrics` is scraped (jobs by state, queue depth, robots online).
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::AppState;
+use crate::db::{self, Db};
+
+/// The states a job can be in; each is exported, zero included, so a dashboard's series
+/// do not vanish when a state empties.
+const JOB_STATES: [&str; 6] = [
+    "pending",
+    "running",
+    "succeeded",
+    "failed",
+    "cancelled",
+    "dead",
+];
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: String,
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    // 1 ms to about 33 s: API calls at the low end, parked long-polls at the high end.
+    Histogram::new(exponential_buckets(0.001, 2.0, 16))
+}
+
+/// The registry and the metrics the server keeps.
+pub struct Metrics {
+    registry: Registry,
+    http: HistogramFamily<HttpLabels>,
+    lease_wait: Histogram,
+    jobs: Family<StateLabels, Gauge>,
+    queue_depth: Gauge,
+    robots_online: Gauge,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A registry with every metric, all at zero.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("alq");
+        let http: HistogramFamily<HttpLabels> = Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by method, route template and status",
+            http.clone(),
+        );
+        let lease_wait = latency_histogram();
+        registry.register(
+            "lease_wait_seconds",
+            "How long a robot's lease request waited before it got a job",
+            lease_wait.clone(),
+        );
+        let jobs = Family::<StateLabels, Gauge>::default();
+        registry.register("jobs", "Jobs by state, all tenants", jobs.clone());
+        let queue_depth = Gauge::default();
+        registry.register(
+            "queue_depth",
+            "Jobs waiting for a robot (state pending), all tenants",
+            queue_depth.clone(),
+        );
+        let robots_online = Gauge::default();
+        registry.register(
+            "robots_online",
+            "Enabled robots seen within three heartbeat intervals, all tenants",
+            robots_online.clone(),
+        );
+        Metrics {
+            registry,
+            http,
+            lease_wait,
+            jobs,
+            queue_depth,
+            robots_online,
+        }
+    }
+
+    /// Records how long a lease request waited, from its arrival to the job it got (or
+    /// to its empty answer). The leasing code calls this once per answered lease.
+    pub fn observe_lease_wait(&self, waited: std::time::Duration) {
+        self.lease_wait.observe(waited.as_secs_f64());
+    }
+
+    /// Records one answered HTTP request.
+    pub fn observe_http(&self, method: &str, route: &str, status: u16, took: std::time::Duration) {
+        self.http
+            .get_or_create(&HttpLabels {
+                method: method.to_owned(),
+                route: route.to_owned(),
+                status,
+            })
+            .observe(took.as_secs_f64());
+    }
+
+    /// Counts jobs and robots in the database, then renders everything in the
+    /// Prometheus text format.
+    pub async fn render(&self, db: &Db, offline_after_ms: i64) -> Result<String, sqlx::Error> {
+        let by_state = db::metrics::jobs_by_state(db).await?;
+        let online = db::metrics::robots_online(db, db::now_ms() - offline_after_ms).await?;
+        for state in JOB_STATES {
+            let count = by_state
+                .iter()
+                .find(|(s, _)| s == state)
+                .map_or(0, |(_, n)| *n);
+            self.jobs
+                .get_or_create(&StateLabels {
+                    state: state.to_owned(),
+                })
+                .set(count);
+            if state == "pending" {
+                self.queue_depth.set(count);
+            }
+        }
+        self.robots_online.set(online);
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        Ok(text)
+    }
+}
+
+/// Middleware: times every routed request under its route template (`/api/v1/jobs/{id}`,
+/// never the raw path, so ids do not explode the series).
+pub async fn track_http(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().as_str().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    state.metrics.observe_http(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}

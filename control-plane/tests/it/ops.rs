@@ -1,0 +1,148 @@
+//! Operations: `/metrics`, `/readyz`, and the OpenAPI document.
+
+use serde_json::Value;
+
+use crate::common::{Backend, TestServer};
+use crate::on_both_backends;
+use crate::robots_admin::insert_job;
+use crate::tokens::{default_tenant, insert_robot, open_db};
+
+on_both_backends!(
+    metrics_count_jobs_robots_and_requests_by_route,
+    the_openapi_document_lists_every_endpoint
+);
+
+/// The value of the sample `series` (name and labels exactly as exported).
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|value| value.trim().parse().ok())
+}
+
+async fn metrics_count_jobs_robots_and_requests_by_route(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let db = open_db(&server).await;
+    let tenant = default_tenant(&server).await;
+    let robot = insert_robot(&db, &tenant, "r1", &[]).await;
+    insert_robot(&db, &tenant, "r2", &[]).await;
+    alq_control_plane::db::robots_admin::mark_seen(&db, &robot.id, 0)
+        .await
+        .unwrap();
+    for state in ["pending", "pending", "running", "dead"] {
+        insert_job(&db, &tenant, state, None).await;
+    }
+    db.close().await;
+    let admin = server.admin();
+    admin.get("/robots/one").await.expect(404);
+    admin.get("/robots/two").await.expect(404);
+
+    let http = reqwest::Client::new();
+    let ready = http
+        .get(format!("{}/readyz", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    let response = http
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+    let text = response.text().await.unwrap();
+    assert_eq!(
+        sample(&text, r#"alq_jobs{state="pending"}"#),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(sample(&text, r#"alq_jobs{state="running"}"#), Some(1.0));
+    assert_eq!(sample(&text, r#"alq_jobs{state="dead"}"#), Some(1.0));
+    assert_eq!(sample(&text, r#"alq_jobs{state="succeeded"}"#), Some(0.0));
+    assert_eq!(sample(&text, "alq_queue_depth"), Some(2.0));
+    assert_eq!(
+        sample(&text, "alq_robots_online"),
+        Some(1.0),
+        "r1 was last seen long ago"
+    );
+    // Both 404s fall under the route template, not their raw paths.
+    assert_eq!(
+        sample(
+            &text,
+            r#"alq_http_request_duration_seconds_count{method="GET",route="/api/v1/robots/{id}",status="404"}"#
+        ),
+        Some(2.0),
+        "{text}"
+    );
+    assert!(!text.contains("/robots/one"));
+    assert!(text.contains("alq_lease_wait_seconds_count 0"), "{text}");
+    server.stop().await;
+}
+
+async fn the_openapi_document_lists_every_endpoint(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let document: Value = reqwest::get(format!("{}/api/v1/openapi.json", server.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = document["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/api/v1/tenants", "post"),
+        ("/api/v1/tenants/{id}/tokens", "post"),
+        ("/api/v1/tokens", "post"),
+        ("/api/v1/tokens", "get"),
+        ("/api/v1/tokens/{id}", "delete"),
+        ("/api/v1/robot-tokens", "post"),
+        ("/api/v1/robot-tokens/{id}", "delete"),
+        ("/api/v1/robots", "get"),
+        ("/api/v1/robots/{id}", "delete"),
+        ("/api/v1/robots/{id}/disable", "post"),
+        ("/api/v1/robots/{id}/enable", "post"),
+        ("/api/v1/workflows", "post"),
+        ("/api/v1/workflows/{id}", "get"),
+        ("/api/v1/assets", "get"),
+        ("/api/v1/assets/{name}", "put"),
+        ("/api/v1/audit", "get"),
+    ] {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} is not documented"
+        );
+    }
+    let mut operation_ids: Vec<&str> = paths
+        .values()
+        .flat_map(|p| p.as_object().unwrap().values())
+        .map(|op| op["operationId"].as_str().unwrap())
+        .collect();
+    let count = operation_ids.len();
+    operation_ids.sort();
+    operation_ids.dedup();
+    assert_eq!(operation_ids.len(), count, "operation ids are unique");
+    let schemas = document["components"]["schemas"].as_object().unwrap();
+    for schema in [
+        "Error",
+        "PutAsset",
+        "Robot",
+        "CreatedPersonalToken",
+        "AuditPage",
+    ] {
+        assert!(schemas.contains_key(schema), "schema {schema} missing");
+    }
+    assert_eq!(
+        document["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    server.stop().await;
+}
