@@ -4,9 +4,12 @@
 
 pub mod api;
 pub mod auth;
+pub mod blobs;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod lease;
+pub mod robot_api;
 
 use std::sync::Arc;
 
@@ -24,6 +27,12 @@ pub struct AppState {
     pub db: db::Db,
     /// The configuration the server started with.
     pub config: Arc<Config>,
+    /// Parked lease long-polls and their wake-ups.
+    pub dispatcher: Arc<lease::Dispatcher>,
+    /// Where artifacts' bytes are kept.
+    pub blobs: blobs::BlobStore,
+    /// Cancelled when the server stops: parked long-polls answer at once.
+    pub shutdown: CancellationToken,
 }
 
 /// The whole HTTP application.
@@ -37,24 +46,36 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, Option<String>
     let db = db::Db::connect(&config).await?;
     db.migrate().await?;
     let admin_token = db.bootstrap().await?;
+    let blobs = blobs::BlobStore::new(config.data_dir().join("blobs"));
     Ok((
         AppState {
             db,
             config: Arc::new(config),
+            dispatcher: Arc::new(lease::Dispatcher::new(lease::Fanout::Local)),
+            blobs,
+            shutdown: CancellationToken::new(),
         },
         admin_token,
     ))
 }
 
-/// Serves the application on `listener` until `shutdown` is cancelled.
+/// Serves the application on `listener` until `shutdown` is cancelled, with the lease
+/// reaper and the wake-up sweep running beside it. On shutdown parked long-polls are
+/// answered 204 at once; leased jobs stay leased (their robots keep running them, or
+/// the leases expire and the jobs are retried as usual).
 pub async fn run(
     state: AppState,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    lease::spawn_background(state.clone(), shutdown.clone());
+    let stopping = state.shutdown.clone();
     let app = app(state);
     axum::serve(listener, app)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .with_graceful_shutdown(async move {
+            shutdown.cancelled().await;
+            stopping.cancel();
+        })
         .await?;
     Ok(())
 }

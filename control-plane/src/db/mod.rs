@@ -2,7 +2,11 @@
 //! here, named after what they do. Every query is written once and runs on SQLite and
 //! on PostgreSQL (`$1` placeholders work on both, in the order they appear).
 
+pub mod artifacts;
 pub mod audit;
+pub mod job_events;
+pub mod jobs;
+pub mod robots;
 pub mod tenants;
 pub mod tokens;
 pub mod workflows;

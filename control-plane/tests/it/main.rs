@@ -5,5 +5,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod jobs;
+mod leasing;
+mod robot_api;
 mod tenants;
 mod workflows;
