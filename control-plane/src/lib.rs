@@ -4,12 +4,15 @@
 
 pub mod api;
 pub mod auth;
+pub mod blobs;
 pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod fanout;
+pub mod lease;
 pub mod metrics;
+pub mod robot_api;
 pub mod serve;
 
 use std::sync::Arc;
@@ -32,6 +35,12 @@ pub struct AppState {
     pub key: crypto::SecretKey,
     /// Prometheus metrics.
     pub metrics: Arc<metrics::Metrics>,
+    /// Parked lease long-polls and their wake-ups.
+    pub dispatcher: Arc<lease::Dispatcher>,
+    /// Where artifacts' bytes are kept.
+    pub blobs: blobs::BlobStore,
+    /// Cancelled when the server stops: parked long-polls answer at once.
+    pub shutdown: CancellationToken,
 }
 
 /// The whole HTTP application.
@@ -46,24 +55,38 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, Option<String>
     db.migrate().await?;
     let admin_token = db.bootstrap().await?;
     let key = crypto::SecretKey::load_or_create(&config)?;
+    let blobs = blobs::BlobStore::new(config.data_dir().join("blobs"));
     Ok((
         AppState {
             db,
             config: Arc::new(config),
             key,
             metrics: Arc::new(metrics::Metrics::new()),
+            dispatcher: Arc::new(lease::Dispatcher::new(lease::Fanout::Local)),
+            blobs,
+            shutdown: CancellationToken::new(),
         },
         admin_token,
     ))
 }
 
 /// Serves the application on `listener` (HTTPS when the config has a certificate) until
-/// `shutdown` is cancelled.
+/// `shutdown` is cancelled, with the lease reaper and the wake-up sweep running beside
+/// it. On shutdown parked long-polls are answered 204 at once; leased jobs stay leased
+/// (their robots keep running them, or the leases expire and the jobs are retried).
 pub async fn run(
     state: AppState,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    lease::spawn_background(state.clone(), shutdown.clone());
+    tokio::spawn({
+        let (shutdown, stopping) = (shutdown.clone(), state.shutdown.clone());
+        async move {
+            shutdown.cancelled().await;
+            stopping.cancel();
+        }
+    });
     let config = state.config.clone();
     serve::serve(app(state), listener, &config, shutdown).await
 }

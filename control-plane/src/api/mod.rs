@@ -4,6 +4,7 @@
 mod assets;
 mod audit;
 mod health;
+pub mod jobs;
 pub mod json;
 pub mod openapi;
 mod query;
@@ -50,7 +51,15 @@ pub fn router(state: AppState) -> Router {
             put(assets::put).get(assets::get).delete(assets::delete),
         )
         .route("/audit", get(audit::list))
-        .route("/openapi.json", get(openapi::document));
+        .route("/openapi.json", get(openapi::document))
+        .route("/jobs", get(jobs::list).post(jobs::create))
+        .route("/jobs/{id}", get(jobs::get))
+        .route("/jobs/{id}/events", get(jobs::events))
+        .route("/jobs/{id}/artifacts", get(jobs::artifacts))
+        .route("/jobs/{id}/artifacts/{sha256}", get(jobs::artifact))
+        .route("/jobs/{id}/cancel", post(jobs::cancel))
+        .route("/jobs/{id}/retry", post(jobs::retry))
+        .merge(crate::robot_api::router(&state));
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -2,9 +2,13 @@
 //! here, named after what they do. Every query is written once and runs on SQLite and
 //! on PostgreSQL (`$1` placeholders work on both, in the order they appear).
 
+pub mod artifacts;
 pub mod assets;
 pub mod audit;
+pub mod job_events;
+pub mod jobs;
 pub mod metrics;
+pub mod robots;
 pub mod robots_admin;
 pub mod tenants;
 pub mod tokens;

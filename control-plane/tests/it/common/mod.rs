@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use alq_control_plane::{Config, prepare, run};
+use alq_control_plane::{AppState, Config, prepare, run};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -58,6 +58,8 @@ pub struct TestServer {
     pub url: String,
     pub admin_token: String,
     pub config: Config,
+    /// The server's state, for tests that set up what no endpoint makes yet.
+    pub state: AppState,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<()>,
     _dir: tempfile::TempDir,
@@ -68,6 +70,14 @@ impl TestServer {
     /// Starts a server on a fresh database; `None` when the backend is not available
     /// outside CI.
     pub async fn start(backend: Backend) -> Option<TestServer> {
+        Self::start_with_config(backend, |_| {}).await
+    }
+
+    /// Like `start`, with the default test configuration changed by `change`.
+    pub async fn start_with_config(
+        backend: Backend,
+        change: impl FnOnce(&mut Config),
+    ) -> Option<TestServer> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config {
@@ -89,6 +99,7 @@ impl TestServer {
             config.database_url = Some(replace_database(&admin_url, &name));
             database = Some((admin_url, name));
         }
+        change(&mut config);
         Self::start_with(config, dir, database).await
     }
 
@@ -105,6 +116,7 @@ impl TestServer {
         let shutdown = CancellationToken::new();
         let task = tokio::spawn({
             let shutdown = shutdown.clone();
+            let state = state.clone();
             async move {
                 run(state, listener, shutdown).await.expect("server");
             }
@@ -113,6 +125,7 @@ impl TestServer {
             url,
             admin_token: admin_token.expect("a fresh database prints an admin token"),
             config,
+            state,
             shutdown,
             task,
             _dir: dir,
@@ -141,6 +154,11 @@ impl TestServer {
             token: None,
             http: reqwest::Client::new(),
         }
+    }
+
+    /// Asks the server to stop without waiting for it.
+    pub fn begin_shutdown(&self) {
+        self.shutdown.cancel();
     }
 
     /// Stops the server and drops its PostgreSQL database.

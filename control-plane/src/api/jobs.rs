@@ -1,0 +1,535 @@
+//! Jobs: created with inputs checked against the workflow version, listed with filters
+//! and a cursor, cancelled and retried; their step events and artifacts read back.
+//!
+//! Retrying by hand makes a new job (`retry_of` names the old one) rather than resetting
+//! the old one: the old job keeps its history (events per attempt, error, artifacts).
+
+use std::collections::BTreeMap;
+
+use alq_shared::api::ErrorCode;
+use alq_shared::protocol::JobState;
+use alq_shared::workflow::InputSpec;
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::json::Body;
+use crate::AppState;
+use crate::auth::{Caller, Role};
+use crate::db::jobs::{self, JobRecord, ListFilter, NewJob};
+use crate::db::{artifacts, audit, job_events, now_ms, workflows};
+use crate::error::{ApiError, ApiResult};
+use crate::lease::JobReady;
+use crate::robot_api::{job_id, utc};
+
+/// Body of `POST /api/v1/jobs`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateJob {
+    /// The workflow, by id or name.
+    pub workflow: String,
+    /// A version id of it; default the latest.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Inputs by name.
+    #[serde(default)]
+    pub inputs: Map<String, Value>,
+    /// Higher runs first.
+    #[serde(default)]
+    pub priority: i32,
+    /// Labels a robot must all have.
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// Leases before the job is dead (1 to 100, default 3).
+    #[serde(default)]
+    pub max_attempts: Option<i64>,
+    /// Not before this time.
+    #[serde(default)]
+    pub run_after: Option<DateTime<Utc>>,
+}
+
+/// Query of `GET /api/v1/jobs`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    state: Option<String>,
+    workflow: Option<String>,
+    robot: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+/// Query of `GET /api/v1/jobs/{id}/events`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    after: Option<i64>,
+    limit: Option<i64>,
+}
+
+/// Trims, checks, sorts and dedups labels.
+pub(crate) fn clean_labels(labels: impl IntoIterator<Item = String>) -> ApiResult<Vec<String>> {
+    let mut clean = Vec::new();
+    for label in labels {
+        let label = label.trim();
+        if label.is_empty() || label.len() > 100 || label.chars().any(char::is_control) {
+            return Err(ApiError::invalid(format!(
+                "label `{label}` is not valid: labels are 1 to 100 printable characters"
+            )));
+        }
+        clean.push(label.to_owned());
+    }
+    clean.sort();
+    clean.dedup();
+    Ok(clean)
+}
+
+fn time(ms: Option<i64>) -> Value {
+    ms.map_or(Value::Null, |ms| json!(utc(ms).to_rfc3339()))
+}
+
+/// The job as the API shows it: times in RFC 3339, secret inputs masked.
+pub fn job_json(job: &JobRecord) -> Value {
+    let inputs: Map<String, Value> = job
+        .inputs
+        .iter()
+        .map(|(name, value)| {
+            if job.secret_inputs.contains(name) {
+                (name.clone(), json!("***"))
+            } else {
+                (name.clone(), value.clone())
+            }
+        })
+        .collect();
+    json!({
+        "id": job.id,
+        "workflow": { "id": job.workflow_id, "name": job.workflow_name },
+        "version_id": job.version_id,
+        "state": job.state,
+        "priority": job.priority,
+        "labels": job.labels,
+        "inputs": inputs,
+        "attempt": job.attempt,
+        "max_attempts": job.max_attempts,
+        "run_after": time(Some(job.run_after)),
+        "robot_id": job.robot_id,
+        "lease_expires_at": time(job.lease_expires_at),
+        "cancel_requested": job.cancel_requested,
+        "error": job.error,
+        "outputs": job.outputs,
+        "retry_of": job.retry_of,
+        "created_at": time(Some(job.created_at)),
+        "started_at": time(job.started_at),
+        "finished_at": time(job.finished_at),
+    })
+}
+
+/// Checks inputs against the declared ones and fills in defaults; every problem is
+/// named in one 422.
+fn check_inputs(
+    declared: &BTreeMap<String, InputSpec>,
+    mut given: Map<String, Value>,
+) -> ApiResult<Map<String, Value>> {
+    let mut problems = Vec::new();
+    for name in given.keys() {
+        if !declared.contains_key(name) {
+            let known: Vec<&str> = declared.keys().map(String::as_str).collect();
+            problems.push(json!({ "input": name, "message": format!("unknown input `{name}`; the workflow declares: {}", if known.is_empty() { "none".to_owned() } else { known.join(", ") }) }));
+        }
+    }
+    for (name, spec) in declared {
+        match given.get(name) {
+            Some(value) if !spec.kind.accepts(value) => problems.push(json!({
+                "input": name,
+                "message": format!("input `{name}` must be {}; got {value}", spec.kind.described()),
+            })),
+            Some(_) => {}
+            None => match &spec.default {
+                Some(default) => {
+                    given.insert(name.clone(), default.clone());
+                }
+                None if spec.required => problems.push(json!({
+                    "input": name,
+                    "message": format!("input `{name}` is required"),
+                })),
+                None => {}
+            },
+        }
+    }
+    if problems.is_empty() {
+        return Ok(given);
+    }
+    let message = problems
+        .iter()
+        .filter_map(|p| p["message"].as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    Err(ApiError::new(
+        ErrorCode::InvalidInputs,
+        format!("the inputs do not fit the workflow: {message}"),
+    )
+    .with_details(json!({ "problems": problems })))
+}
+
+async fn find_job(state: &AppState, caller: &Caller, id: &str) -> ApiResult<JobRecord> {
+    let id = job_id(id)?;
+    jobs::get(&state.db, &caller.tenant_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("job", id))
+}
+
+fn announce(state: &AppState, job: &JobRecord) {
+    state.dispatcher.job_ready_at(JobReady {
+        tenant_id: job.tenant_id.clone(),
+        labels: job.labels.clone(),
+        run_after: job.run_after,
+    });
+}
+
+/// `POST /api/v1/jobs`.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body<CreateJob>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require(Role::Operator)?;
+    let max_attempts = body.max_attempts.unwrap_or(3);
+    if !(1..=100).contains(&max_attempts) {
+        return Err(ApiError::invalid(format!(
+            "`max_attempts` must be between 1 and 100; got {max_attempts}"
+        )));
+    }
+    let labels = clean_labels(body.labels)?;
+    let workflow = workflows::get(&state.db, &caller.tenant_id, &body.workflow)
+        .await?
+        .ok_or_else(|| ApiError::not_found("workflow", &body.workflow))?;
+    let version_id = body
+        .version
+        .or(workflow.latest_version_id.clone())
+        .ok_or_else(|| ApiError::not_found("version of workflow", &workflow.name))?;
+    let version = workflows::version(&state.db, &caller.tenant_id, &version_id)
+        .await?
+        .filter(|v| v.workflow_id == workflow.id)
+        .ok_or_else(|| {
+            ApiError::not_found(
+                &format!("version of workflow `{}`", workflow.name),
+                &version_id,
+            )
+        })?;
+    let declared: BTreeMap<String, InputSpec> =
+        serde_json::from_value(version.inputs.clone()).map_err(ApiError::internal)?;
+    let inputs = check_inputs(&declared, body.inputs)?;
+    let secret_inputs = declared
+        .iter()
+        .filter(|(_, spec)| spec.secret)
+        .map(|(name, _)| name.clone())
+        .collect();
+    let job = jobs::create(
+        &state.db,
+        &NewJob {
+            tenant_id: caller.tenant_id.clone(),
+            workflow_id: workflow.id.clone(),
+            workflow_name: workflow.name.clone(),
+            version_id: version.id,
+            priority: i64::from(body.priority),
+            labels,
+            inputs,
+            secret_inputs,
+            max_attempts,
+            run_after: body.run_after.map_or_else(now_ms, |t| t.timestamp_millis()),
+            retry_of: None,
+            created_by: caller.actor(),
+        },
+    )
+    .await?;
+    audit::record(
+        &state.db,
+        &caller.tenant_id,
+        &caller.actor(),
+        "job.create",
+        &format!("job:{}", job.id),
+        json!({ "workflow": workflow.name, "version": job.version_id, "priority": job.priority }),
+    )
+    .await?;
+    announce(&state, &job);
+    Ok((StatusCode::CREATED, Json(job_json(&job))))
+}
+
+fn parse_time(name: &str, value: Option<&str>) -> ApiResult<Option<i64>> {
+    value
+        .map(|v| {
+            DateTime::parse_from_rfc3339(v)
+                .map(|t| t.timestamp_millis())
+                .map_err(|e| {
+                    ApiError::invalid(format!(
+                        "`{name}` must be an RFC 3339 time like 2026-01-31T12:00:00Z; got `{v}`: {e}"
+                    ))
+                })
+        })
+        .transpose()
+}
+
+fn query<T>(query: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
+    query
+        .map(|Query(q)| q)
+        .map_err(|e| ApiError::invalid(format!("invalid query: {}", e.body_text())))
+}
+
+/// `GET /api/v1/jobs`: newest first, `limit` (default 50, at most 500) per page;
+/// `next_cursor` fetches the next page.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: Result<Query<ListQuery>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Role::Viewer)?;
+    let params = query(params)?;
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid(format!(
+            "`limit` must be between 1 and 500; got {limit}"
+        )));
+    }
+    let job_state = params
+        .state
+        .as_deref()
+        .map(|s| {
+            JobState::parse(s).ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "unknown state `{s}`; use pending, running, succeeded, failed, cancelled or dead"
+                ))
+            })
+        })
+        .transpose()?;
+    let workflow_id = match &params.workflow {
+        Some(w) => Some(
+            workflows::get(&state.db, &caller.tenant_id, w)
+                .await?
+                .map_or_else(|| w.clone(), |w| w.id),
+        ),
+        None => None,
+    };
+    let before_id = params
+        .cursor
+        .as_deref()
+        .map(|c| {
+            c.strip_prefix('j')
+                .and_then(|n| i64::from_str_radix(n, 16).ok())
+                .ok_or_else(|| {
+                    ApiError::invalid(format!("`cursor` `{c}` is not one this API gave"))
+                })
+        })
+        .transpose()?;
+    let filter = ListFilter {
+        state: job_state,
+        workflow_id,
+        robot_id: params.robot.clone(),
+        since: parse_time("since", params.since.as_deref())?,
+        until: parse_time("until", params.until.as_deref())?,
+        before_id,
+        limit: limit + 1,
+    };
+    let mut items = jobs::list(&state.db, &caller.tenant_id, &filter).await?;
+    let next_cursor = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|j| format!("j{:x}", j.id))
+    } else {
+        None
+    };
+    Ok(Json(json!({
+        "items": items.iter().map(job_json).collect::<Vec<_>>(),
+        "next_cursor": next_cursor,
+    })))
+}
+
+/// `GET /api/v1/jobs/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Role::Viewer)?;
+    Ok(Json(job_json(&find_job(&state, &caller, &id).await?)))
+}
+
+/// `GET /api/v1/jobs/{id}/events?after=ID`: the step events after the event `after`
+/// (their `id`, growing across attempts), oldest first.
+pub async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Result<Query<EventsQuery>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Role::Viewer)?;
+    let params = query(params)?;
+    let job = find_job(&state, &caller, &id).await?;
+    let limit = params.limit.unwrap_or(1_000).clamp(1, 10_000);
+    let items = job_events::list(
+        &state.db,
+        &caller.tenant_id,
+        job.id,
+        params.after.unwrap_or(0),
+        limit,
+    )
+    .await?;
+    let items: Vec<Value> = items
+        .iter()
+        .map(|e| json!({ "id": e.id, "attempt": e.attempt, "seq": e.seq, "event": e.event, "received_at": time(Some(e.received_at)) }))
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+/// `GET /api/v1/jobs/{id}/artifacts`.
+pub async fn artifacts(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Role::Viewer)?;
+    let job = find_job(&state, &caller, &id).await?;
+    let items = artifacts::list(&state.db, &caller.tenant_id, job.id).await?;
+    let items: Vec<Value> = items
+        .iter()
+        .map(|a| json!({ "sha256": a.sha256, "name": a.name, "content_type": a.content_type, "size": a.size, "created_at": time(Some(a.created_at)) }))
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+/// `GET /api/v1/jobs/{id}/artifacts/{sha256}`: the bytes, with their content type.
+pub async fn artifact(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, sha256)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    caller.require(Role::Viewer)?;
+    let job = find_job(&state, &caller, &id).await?;
+    let artifact = artifacts::get(&state.db, &caller.tenant_id, job.id, &sha256)
+        .await?
+        .ok_or_else(|| ApiError::not_found(&format!("artifact of job {}", job.id), &sha256))?;
+    let bytes = state
+        .blobs
+        .get(&sha256)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| {
+            ApiError::internal(format!("blob {sha256} is missing from the blob store"))
+        })?;
+    Ok(([(header::CONTENT_TYPE, artifact.content_type)], bytes).into_response())
+}
+
+/// `POST /api/v1/jobs/{id}/cancel`: a pending job is cancelled at once; a running one
+/// is asked to stop (its robot learns it from its next heartbeat); a finished one is 409.
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Role::Operator)?;
+    let job = find_job(&state, &caller, &id).await?;
+    let done = match job.state {
+        JobState::Pending => jobs::cancel_pending(&state.db, &caller.tenant_id, job.id).await?,
+        JobState::Running => jobs::request_cancel(&state.db, &caller.tenant_id, job.id).await?,
+        finished => {
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                format!(
+                    "job {} is {} already: there is nothing to cancel",
+                    job.id,
+                    finished.as_str()
+                ),
+            ));
+        }
+    };
+    if !done {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "job {} changed state meanwhile; look at it and try again",
+                job.id
+            ),
+        ));
+    }
+    audit::record(
+        &state.db,
+        &caller.tenant_id,
+        &caller.actor(),
+        "job.cancel",
+        &format!("job:{}", job.id),
+        json!({ "state": job.state }),
+    )
+    .await?;
+    let job = find_job(&state, &caller, &job.id.to_string()).await?;
+    Ok(Json(job_json(&job)))
+}
+
+/// `POST /api/v1/jobs/{id}/retry`: a failed, dead or cancelled job runs again as a new
+/// job (`retry_of` is the old one) with the same version, inputs, priority and labels.
+pub async fn retry(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require(Role::Operator)?;
+    let old = find_job(&state, &caller, &id).await?;
+    if !matches!(
+        old.state,
+        JobState::Failed | JobState::Dead | JobState::Cancelled
+    ) {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "job {} is {}: only failed, dead or cancelled jobs can be retried",
+                old.id,
+                old.state.as_str()
+            ),
+        ));
+    }
+    if workflows::version(&state.db, &caller.tenant_id, &old.version_id)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "job {} ran a version of `{}` that was deleted: start a new job instead",
+                old.id, old.workflow_name
+            ),
+        ));
+    }
+    let job = jobs::create(
+        &state.db,
+        &NewJob {
+            tenant_id: caller.tenant_id.clone(),
+            workflow_id: old.workflow_id.clone(),
+            workflow_name: old.workflow_name.clone(),
+            version_id: old.version_id.clone(),
+            priority: old.priority,
+            labels: old.labels.clone(),
+            inputs: old.inputs.clone(),
+            secret_inputs: old.secret_inputs.clone(),
+            max_attempts: old.max_attempts,
+            run_after: now_ms(),
+            retry_of: Some(old.id),
+            created_by: caller.actor(),
+        },
+    )
+    .await?;
+    audit::record(
+        &state.db,
+        &caller.tenant_id,
+        &caller.actor(),
+        "job.retry",
+        &format!("job:{}", old.id),
+        json!({ "new_job": job.id }),
+    )
+    .await?;
+    announce(&state, &job);
+    Ok((StatusCode::CREATED, Json(job_json(&job))))
+}

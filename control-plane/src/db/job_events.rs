@@ -1,0 +1,88 @@
+//! Step events of jobs, numbered by the robot within each attempt; a number received
+//! twice is kept once, so a robot may resend a batch it is unsure about.
+
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::Row;
+
+use super::{Db, now_ms};
+use crate::on_db;
+
+/// One stored event.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobEvent {
+    /// Its number across the job's attempts, growing (the `after` cursor).
+    pub id: i64,
+    /// The attempt it belongs to.
+    pub attempt: i64,
+    /// Its number within the attempt, as the robot sent it.
+    pub seq: i64,
+    /// The event (a `RunEvent` in practice).
+    pub event: Value,
+    /// When it arrived (Unix ms).
+    pub received_at: i64,
+}
+
+/// Stores a batch of events of one attempt in one transaction; returns how many were new.
+pub async fn append(
+    db: &Db,
+    tenant_id: &str,
+    job_id: i64,
+    attempt: i64,
+    events: &[(i64, Value)],
+) -> Result<u64, sqlx::Error> {
+    let now = now_ms();
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let mut added = 0;
+        for (seq, event) in events {
+            added += sqlx::query(
+                "INSERT INTO job_events (job_id, attempt, seq, tenant_id, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (job_id, attempt, seq) DO NOTHING",
+            )
+            .bind(job_id)
+            .bind(attempt)
+            .bind(seq)
+            .bind(tenant_id)
+            .bind(event.to_string())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(added)
+    })
+}
+
+/// The events of a job of the tenant after the event `after` (an `id`), oldest first.
+pub async fn list(
+    db: &Db,
+    tenant_id: &str,
+    job_id: i64,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<JobEvent>, sqlx::Error> {
+    on_db!(db, pool => sqlx::query(
+        "SELECT id, attempt, seq, payload, received_at FROM job_events \
+         WHERE tenant_id = $1 AND job_id = $2 AND id > $3 ORDER BY id LIMIT $4",
+    )
+    .bind(tenant_id)
+    .bind(job_id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|row| {
+        let payload: String = row.try_get("payload")?;
+        Ok(JobEvent {
+            id: row.try_get("id")?,
+            attempt: row.try_get("attempt")?,
+            seq: row.try_get("seq")?,
+            event: serde_json::from_str(&payload).unwrap_or(Value::Null),
+            received_at: row.try_get("received_at")?,
+        })
+    })
+    .collect())
+}

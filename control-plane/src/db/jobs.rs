@@ -1,0 +1,584 @@
+//! Jobs: created pending, claimed by robots in one statement, extended by heartbeats,
+//! completed under their lease token, and sent back to pending (with backoff) when a
+//! lease expires or an application error happens.
+
+use alq_shared::protocol::JobState;
+use serde_json::{Map, Value};
+use sqlx::Row;
+
+use super::{Db, now_ms};
+use crate::on_db;
+
+/// A stored job.
+#[derive(Debug, Clone)]
+pub struct JobRecord {
+    /// Its id, growing.
+    pub id: i64,
+    /// Its tenant.
+    pub tenant_id: String,
+    /// Its workflow.
+    pub workflow_id: String,
+    /// The workflow's name when the job was made.
+    pub workflow_name: String,
+    /// The version it runs.
+    pub version_id: String,
+    /// Where it is in its life.
+    pub state: JobState,
+    /// Higher runs first.
+    pub priority: i64,
+    /// Labels a robot must all have to run it.
+    pub labels: Vec<String>,
+    /// Its inputs, secrets included (mask them before showing).
+    pub inputs: Map<String, Value>,
+    /// The inputs declared `secret`.
+    pub secret_inputs: Vec<String>,
+    /// How many times it was leased.
+    pub attempt: i64,
+    /// How many leases it may get before it is dead.
+    pub max_attempts: i64,
+    /// Not leased before this (Unix ms).
+    pub run_after: i64,
+    /// The robot that holds or last held it.
+    pub robot_id: Option<String>,
+    /// The fencing token of its latest lease.
+    pub lease_token: i64,
+    /// When the current lease ends (Unix ms).
+    pub lease_expires_at: Option<i64>,
+    /// Someone asked to stop it.
+    pub cancel_requested: bool,
+    /// Why its last attempt failed (`{message, type}`).
+    pub error: Option<Value>,
+    /// What it returned.
+    pub outputs: Option<Value>,
+    /// The job it retries by hand.
+    pub retry_of: Option<i64>,
+    /// The lease token of the completion that ended the last attempt.
+    pub completed_lease: Option<i64>,
+    /// When it was made (Unix ms).
+    pub created_at: i64,
+    /// When it was first leased (Unix ms).
+    pub started_at: Option<i64>,
+    /// When it reached a final state (Unix ms).
+    pub finished_at: Option<i64>,
+}
+
+/// A job to create.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    /// Its tenant.
+    pub tenant_id: String,
+    /// Its workflow's id.
+    pub workflow_id: String,
+    /// Its workflow's name.
+    pub workflow_name: String,
+    /// The version to run.
+    pub version_id: String,
+    /// Higher first.
+    pub priority: i64,
+    /// Required robot labels (sorted, unique).
+    pub labels: Vec<String>,
+    /// Checked inputs, defaults filled in.
+    pub inputs: Map<String, Value>,
+    /// Names of the secret inputs.
+    pub secret_inputs: Vec<String>,
+    /// At most this many leases.
+    pub max_attempts: i64,
+    /// Not before (Unix ms).
+    pub run_after: i64,
+    /// The job it retries.
+    pub retry_of: Option<i64>,
+    /// Who made it (for the record).
+    pub created_by: String,
+}
+
+/// A job a robot just claimed.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    /// Its id.
+    pub id: i64,
+    /// The attempt this lease starts.
+    pub attempt: i64,
+    /// The new fencing token.
+    pub lease_token: i64,
+    /// The lease's end (Unix ms).
+    pub lease_expires_at: i64,
+    /// Its inputs, secrets included.
+    pub inputs: Map<String, Value>,
+    /// Its workflow's id.
+    pub workflow_id: String,
+    /// Its workflow's name.
+    pub workflow_name: String,
+    /// The version it runs.
+    pub version_id: String,
+    priority: i64,
+    run_after: i64,
+}
+
+/// A pending job a robot could take now or later (to wake a parked robot).
+#[derive(Debug, Clone)]
+pub struct Ready {
+    /// Its id.
+    pub id: i64,
+    /// Its tenant.
+    pub tenant_id: String,
+    /// Its required labels.
+    pub labels: Vec<String>,
+    /// Its state (a re-queued job may have gone to `dead` or `cancelled` instead).
+    pub state: JobState,
+    /// Not before (Unix ms).
+    pub run_after: i64,
+}
+
+/// Filters of the job list; `None` matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Only jobs in this state.
+    pub state: Option<JobState>,
+    /// Only jobs of this workflow id.
+    pub workflow_id: Option<String>,
+    /// Only jobs run by this robot.
+    pub robot_id: Option<String>,
+    /// Created at or after (Unix ms).
+    pub since: Option<i64>,
+    /// Created before (Unix ms).
+    pub until: Option<i64>,
+    /// Only ids below this (the cursor).
+    pub before_id: Option<i64>,
+    /// At most this many.
+    pub limit: i64,
+}
+
+/// How a robot ended an attempt, as stored.
+#[derive(Debug, Clone)]
+pub enum Completion {
+    /// `succeeded` with the outputs.
+    Succeeded(Value),
+    /// `cancelled` (asked for), with whatever outputs there are.
+    Cancelled(Value),
+    /// A business error: `failed`, never retried.
+    Failed(Value),
+    /// An application error: back to `pending` after a backoff, or `dead` after the
+    /// last attempt (or `cancelled` when a cancel was asked for meanwhile).
+    Retry(Value),
+}
+
+/// Retry delays, shared by failed completions and expired leases.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    /// First delay (ms).
+    pub base_ms: i64,
+    /// Longest delay before jitter (ms).
+    pub max_ms: i64,
+}
+
+macro_rules! columns {
+    () => {
+        "id, tenant_id, workflow_id, workflow_name, version_id, state, priority, labels, inputs, secret_inputs, attempt, max_attempts, run_after, robot_id, lease_token, lease_expires_at, cancel_requested, error, outputs, retry_of, completed_lease, created_at, started_at, finished_at"
+    };
+}
+
+/// The state a retried attempt goes to and when it may run again, in SQL with `$1` =
+/// now, `$2` = base delay, `$3` = longest delay. The delay is
+/// `min(max, base * 2^(attempt-1))` times a jitter of 0.75..1.25. The jitter is a hash of
+/// the job id and lease token rather than `random()` because the two backends' `random()`
+/// differ in type, and one statement must serve both and many rows at once.
+macro_rules! retry_assignments {
+    () => {
+        "state = CASE WHEN cancel_requested = TRUE THEN 'cancelled' WHEN attempt >= max_attempts THEN 'dead' ELSE 'pending' END, \
+         finished_at = CASE WHEN cancel_requested = TRUE OR attempt >= max_attempts THEN $1 ELSE NULL END, \
+         run_after = $1 + (CASE WHEN attempt > 40 THEN $3 WHEN ($2 << CAST(attempt - 1 AS INTEGER)) > $3 THEN $3 ELSE ($2 << CAST(attempt - 1 AS INTEGER)) END) \
+             * (750 + (id * 7919 + lease_token * 104729) % 501) / 1000, \
+         lease_expires_at = NULL"
+    };
+}
+
+fn decode_json<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+fn from_row<R: Row>(row: &R) -> Result<JobRecord, sqlx::Error>
+where
+    for<'r> &'r str: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let state: String = row.try_get("state")?;
+    let labels: String = row.try_get("labels")?;
+    let inputs: String = row.try_get("inputs")?;
+    let secret_inputs: String = row.try_get("secret_inputs")?;
+    let error: Option<String> = row.try_get("error")?;
+    let outputs: Option<String> = row.try_get("outputs")?;
+    Ok(JobRecord {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        workflow_id: row.try_get("workflow_id")?,
+        workflow_name: row.try_get("workflow_name")?,
+        version_id: row.try_get("version_id")?,
+        state: JobState::parse(&state)
+            .ok_or_else(|| sqlx::Error::Decode(format!("unknown job state `{state}`").into()))?,
+        priority: row.try_get("priority")?,
+        labels: decode_json(&labels),
+        inputs: decode_json(&inputs),
+        secret_inputs: decode_json(&secret_inputs),
+        attempt: row.try_get("attempt")?,
+        max_attempts: row.try_get("max_attempts")?,
+        run_after: row.try_get("run_after")?,
+        robot_id: row.try_get("robot_id")?,
+        lease_token: row.try_get("lease_token")?,
+        lease_expires_at: row.try_get("lease_expires_at")?,
+        cancel_requested: row.try_get("cancel_requested")?,
+        error: error.and_then(|e| serde_json::from_str(&e).ok()),
+        outputs: outputs.and_then(|o| serde_json::from_str(&o).ok()),
+        retry_of: row.try_get("retry_of")?,
+        completed_lease: row.try_get("completed_lease")?,
+        created_at: row.try_get("created_at")?,
+        started_at: row.try_get("started_at")?,
+        finished_at: row.try_get("finished_at")?,
+    })
+}
+
+fn ready_from_row<R: Row>(row: &R) -> Result<Ready, sqlx::Error>
+where
+    for<'r> &'r str: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let labels: String = row.try_get("labels")?;
+    let state: String = row.try_get("state")?;
+    Ok(Ready {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        labels: decode_json(&labels),
+        state: JobState::parse(&state).unwrap_or(JobState::Pending),
+        run_after: row.try_get("run_after")?,
+    })
+}
+
+/// Stores a new pending job and its labels.
+pub async fn create(db: &Db, job: &NewJob) -> Result<JobRecord, sqlx::Error> {
+    let now = now_ms();
+    let labels = serde_json::to_string(&job.labels).unwrap_or_else(|_| "[]".into());
+    let inputs = Value::Object(job.inputs.clone()).to_string();
+    let secret_inputs = serde_json::to_string(&job.secret_inputs).unwrap_or_else(|_| "[]".into());
+    let id: i64 = on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO jobs (tenant_id, workflow_id, workflow_name, version_id, state, priority, labels, inputs, secret_inputs, max_attempts, run_after, retry_of, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+        )
+        .bind(&job.tenant_id)
+        .bind(&job.workflow_id)
+        .bind(&job.workflow_name)
+        .bind(&job.version_id)
+        .bind(job.priority)
+        .bind(&labels)
+        .bind(&inputs)
+        .bind(&secret_inputs)
+        .bind(job.max_attempts)
+        .bind(job.run_after)
+        .bind(job.retry_of)
+        .bind(&job.created_by)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("id")?;
+        for label in &job.labels {
+            sqlx::query("INSERT INTO job_labels (job_id, label) VALUES ($1, $2)")
+                .bind(id)
+                .bind(label)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        id
+    });
+    get(db, &job.tenant_id, id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)
+}
+
+/// A job of the tenant.
+pub async fn get(db: &Db, tenant_id: &str, id: i64) -> Result<Option<JobRecord>, sqlx::Error> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM jobs WHERE tenant_id = $1 AND id = $2"
+    );
+    on_db!(db, pool => match sqlx::query(sql).bind(tenant_id).bind(id).fetch_optional(pool).await? {
+        Some(row) => from_row(&row).map(Some),
+        None => Ok(None),
+    })
+}
+
+/// The tenant's jobs matching the filter, newest first.
+pub async fn list(
+    db: &Db,
+    tenant_id: &str,
+    filter: &ListFilter,
+) -> Result<Vec<JobRecord>, sqlx::Error> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM jobs WHERE tenant_id = $1 AND id < $2 \
+         AND ($3 IS NULL OR state = $3) AND ($4 IS NULL OR workflow_id = $4) AND ($5 IS NULL OR robot_id = $5) \
+         AND created_at >= $6 AND created_at < $7 ORDER BY id DESC LIMIT $8"
+    );
+    on_db!(db, pool => sqlx::query(sql)
+        .bind(tenant_id)
+        .bind(filter.before_id.unwrap_or(i64::MAX))
+        .bind(filter.state.map(JobState::as_str))
+        .bind(filter.workflow_id.as_deref())
+        .bind(filter.robot_id.as_deref())
+        .bind(filter.since.unwrap_or(i64::MIN))
+        .bind(filter.until.unwrap_or(i64::MAX))
+        .bind(filter.limit)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect())
+}
+
+/// Cancels a pending job at once; false when it is not pending (any more).
+pub async fn cancel_pending(db: &Db, tenant_id: &str, id: i64) -> Result<bool, sqlx::Error> {
+    let done = on_db!(db, pool => sqlx::query(
+        "UPDATE jobs SET state = 'cancelled', cancel_requested = TRUE, finished_at = $1 WHERE tenant_id = $2 AND id = $3 AND state = 'pending'",
+    )
+    .bind(now_ms())
+    .bind(tenant_id)
+    .bind(id)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(done == 1)
+}
+
+/// Asks the robot running a job to stop (it learns it from its next heartbeat); false
+/// when the job is not running (any more).
+pub async fn request_cancel(db: &Db, tenant_id: &str, id: i64) -> Result<bool, sqlx::Error> {
+    let done = on_db!(db, pool => sqlx::query(
+        "UPDATE jobs SET cancel_requested = TRUE WHERE tenant_id = $1 AND id = $2 AND state = 'running'",
+    )
+    .bind(tenant_id)
+    .bind(id)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(done == 1)
+}
+
+/// The pending jobs (of the robot's tenant, not before `run_after`) the robot may take,
+/// best first: `$1` robot, `$3` now, `$4` tenant, `$5` how many. A job needs every one of
+/// its labels among the robot's, so a job no robot can take is skipped, not waited on.
+/// The lease check of a completion: `$3` tenant, `$4` job, `$5` robot, `$6` lease token.
+macro_rules! fence {
+    () => {
+        " WHERE tenant_id = $3 AND id = $4 AND robot_id = $5 AND lease_token = $6 AND state = 'running'"
+    };
+}
+
+macro_rules! claim_candidates {
+    () => {
+        "SELECT j.id FROM jobs j WHERE j.state = 'pending' AND j.tenant_id = $4 AND j.run_after <= $3 \
+         AND NOT EXISTS (SELECT 1 FROM job_labels jl WHERE jl.job_id = j.id \
+             AND NOT EXISTS (SELECT 1 FROM robot_labels rl WHERE rl.robot_id = $1 AND rl.label = jl.label)) \
+         ORDER BY j.priority DESC, j.run_after, j.id LIMIT $5"
+    };
+}
+
+macro_rules! claim_update {
+    ($candidates:expr) => {
+        concat!(
+            "UPDATE jobs SET state = 'running', robot_id = $1, attempt = attempt + 1, lease_token = lease_token + 1, \
+             lease_expires_at = $2, started_at = COALESCE(started_at, $3) \
+             WHERE state = 'pending' AND id IN (",
+            $candidates,
+            ") RETURNING id, attempt, lease_token, lease_expires_at, inputs, workflow_id, workflow_name, version_id, priority, run_after"
+        )
+    };
+}
+
+/// Leases up to `slots` of the best jobs to a robot in one statement. On PostgreSQL
+/// concurrent claims skip each other's rows (`SKIP LOCKED`); SQLite runs the statement
+/// as one short write transaction, so claims take turns.
+pub async fn claim_jobs(
+    db: &Db,
+    tenant_id: &str,
+    robot_id: &str,
+    slots: i64,
+    lease_ttl_ms: i64,
+) -> Result<Vec<Claimed>, sqlx::Error> {
+    let now = now_ms();
+    let sql = match db {
+        Db::Sqlite(_) => claim_update!(claim_candidates!()),
+        Db::Postgres(_) => claim_update!(concat!(claim_candidates!(), " FOR UPDATE SKIP LOCKED")),
+    };
+    let mut claimed: Vec<Claimed> = on_db!(db, pool => sqlx::query(sql)
+        .bind(robot_id)
+        .bind(now + lease_ttl_ms)
+        .bind(now)
+        .bind(tenant_id)
+        .bind(slots)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|row| {
+            let inputs: String = row.try_get("inputs")?;
+            Ok(Claimed {
+                id: row.try_get("id")?,
+                attempt: row.try_get("attempt")?,
+                lease_token: row.try_get("lease_token")?,
+                lease_expires_at: row.try_get("lease_expires_at")?,
+                inputs: decode_json(&inputs),
+                workflow_id: row.try_get("workflow_id")?,
+                workflow_name: row.try_get("workflow_name")?,
+                version_id: row.try_get("version_id")?,
+                priority: row.try_get("priority")?,
+                run_after: row.try_get("run_after")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?);
+    // RETURNING has no order: give them back best first.
+    claimed.sort_by_key(|c| (std::cmp::Reverse(c.priority), c.run_after, c.id));
+    Ok(claimed)
+}
+
+/// Extends the lease of a running job held by `robot_id` under `lease_token`; returns
+/// the new end and whether a cancel was asked for, or `None` when the lease is stale.
+pub async fn extend_lease(
+    db: &Db,
+    tenant_id: &str,
+    id: i64,
+    robot_id: &str,
+    lease_token: i64,
+    lease_ttl_ms: i64,
+) -> Result<Option<(i64, bool)>, sqlx::Error> {
+    on_db!(db, pool => match sqlx::query(
+        "UPDATE jobs SET lease_expires_at = $1 WHERE tenant_id = $2 AND id = $3 AND robot_id = $4 AND lease_token = $5 AND state = 'running' \
+         RETURNING lease_expires_at, cancel_requested",
+    )
+    .bind(now_ms() + lease_ttl_ms)
+    .bind(tenant_id)
+    .bind(id)
+    .bind(robot_id)
+    .bind(lease_token)
+    .fetch_optional(pool)
+    .await?
+    {
+        Some(row) => Ok(Some((row.try_get("lease_expires_at")?, row.try_get("cancel_requested")?))),
+        None => Ok(None),
+    })
+}
+
+/// Ends the attempt of a running job held by `robot_id` under `lease_token`; false (and
+/// nothing changed) when the lease is stale.
+pub async fn complete(
+    db: &Db,
+    tenant_id: &str,
+    id: i64,
+    robot_id: &str,
+    lease_token: i64,
+    completion: &Completion,
+    backoff: Backoff,
+) -> Result<bool, sqlx::Error> {
+    let now = now_ms();
+    let (sql, payload): (&str, &Value) = match completion {
+        Completion::Succeeded(outputs) => (
+            concat!(
+                "UPDATE jobs SET state = 'succeeded', outputs = $1, error = NULL, finished_at = $2, lease_expires_at = NULL, completed_lease = $6",
+                fence!()
+            ),
+            outputs,
+        ),
+        Completion::Cancelled(outputs) => (
+            concat!(
+                "UPDATE jobs SET state = 'cancelled', outputs = $1, finished_at = $2, lease_expires_at = NULL, completed_lease = $6",
+                fence!()
+            ),
+            outputs,
+        ),
+        Completion::Failed(error) => (
+            concat!(
+                "UPDATE jobs SET state = 'failed', error = $1, finished_at = $2, lease_expires_at = NULL, completed_lease = $6",
+                fence!()
+            ),
+            error,
+        ),
+        Completion::Retry(error) => {
+            let sql = concat!(
+                "UPDATE jobs SET ",
+                retry_assignments!(),
+                ", error = $4, completed_lease = $8 \
+                 WHERE tenant_id = $5 AND id = $6 AND robot_id = $7 AND lease_token = $8 AND state = 'running'"
+            );
+            let done = on_db!(db, pool => sqlx::query(sql)
+                .bind(now)
+                .bind(backoff.base_ms)
+                .bind(backoff.max_ms)
+                .bind(error.to_string())
+                .bind(tenant_id)
+                .bind(id)
+                .bind(robot_id)
+                .bind(lease_token)
+                .execute(pool)
+                .await?
+                .rows_affected());
+            return Ok(done == 1);
+        }
+    };
+    let done = on_db!(db, pool => sqlx::query(sql)
+        .bind(payload.to_string())
+        .bind(now)
+        .bind(tenant_id)
+        .bind(id)
+        .bind(robot_id)
+        .bind(lease_token)
+        .execute(pool)
+        .await?
+        .rows_affected());
+    Ok(done == 1)
+}
+
+/// Sends every running job whose lease ended back to `pending` with a backoff (or to
+/// `dead` after its last attempt, or `cancelled` when a cancel was asked for), in one
+/// statement, so with several replicas each job is acted on by exactly one.
+pub async fn expire_leases(db: &Db, backoff: Backoff) -> Result<Vec<Ready>, sqlx::Error> {
+    let sql = concat!(
+        "UPDATE jobs SET ",
+        retry_assignments!(),
+        ", error = $4 WHERE state = 'running' AND lease_expires_at < $1 \
+         RETURNING id, tenant_id, labels, state, run_after"
+    );
+    let error = serde_json::json!({
+        "message": "the robot stopped heartbeating and its lease expired",
+        "type": "application",
+    });
+    on_db!(db, pool => sqlx::query(sql)
+        .bind(now_ms())
+        .bind(backoff.base_ms)
+        .bind(backoff.max_ms)
+        .bind(error.to_string())
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(ready_from_row)
+        .collect())
+}
+
+/// The best pending jobs that may run now, for the sweep that wakes parked robots.
+pub async fn due_pending(db: &Db, limit: i64) -> Result<Vec<Ready>, sqlx::Error> {
+    on_db!(db, pool => sqlx::query(
+        "SELECT id, tenant_id, labels, state, run_after FROM jobs WHERE state = 'pending' AND run_after <= $1 \
+         ORDER BY priority DESC, run_after, id LIMIT $2",
+    )
+    .bind(now_ms())
+    .bind(limit)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(ready_from_row)
+    .collect())
+}

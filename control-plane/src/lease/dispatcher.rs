@@ -1,0 +1,165 @@
+//! Parked long-polls wait here without touching the database. A job that becomes
+//! claimable wakes one parked robot of its tenant that has every label the job needs
+//! (oldest parked first), not all of them: the herd stays asleep.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+/// A job that robots may claim now, or at `run_after`.
+#[derive(Debug, Clone)]
+pub struct JobReady {
+    /// Its tenant: only that tenant's robots are woken.
+    pub tenant_id: String,
+    /// Its labels: only robots with all of them are woken.
+    pub labels: Vec<String>,
+    /// Not claimable before (Unix ms).
+    pub run_after: i64,
+}
+
+/// How wake-ups reach parked robots. One process wakes its own waiters; with several
+/// replicas a Redis variant publishes each `JobReady` and every replica's subscriber
+/// hands it to its own `Dispatcher::wake_local` (so each replica wakes at most one).
+#[derive(Debug, Clone, Default)]
+pub enum Fanout {
+    /// In this process only.
+    #[default]
+    Local,
+}
+
+struct Waiter {
+    id: u64,
+    tenant_id: String,
+    labels: Vec<String>,
+    wake: oneshot::Sender<JobReady>,
+}
+
+/// The parked long-polls of this process.
+#[derive(Default)]
+pub struct Dispatcher {
+    waiters: Mutex<VecDeque<Waiter>>,
+    next_id: AtomicU64,
+    fanout: Fanout,
+}
+
+/// Longest delay a wake-up is scheduled in memory; later jobs are left to the sweep.
+const MAX_SCHEDULED: Duration = Duration::from_secs(120);
+
+impl Dispatcher {
+    /// A dispatcher that wakes robots through `fanout`.
+    pub fn new(fanout: Fanout) -> Dispatcher {
+        Dispatcher {
+            fanout,
+            ..Dispatcher::default()
+        }
+    }
+
+    fn waiters(&self) -> MutexGuard<'_, VecDeque<Waiter>> {
+        // A panic while holding the lock cannot leave the queue inconsistent (every
+        // change is a single push or remove), so a poisoned lock is still usable.
+        self.waiters.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Parks a robot of `tenant_id` with `labels` until a job it can take appears. The
+    /// robot stops being parked when the returned `Parked` is dropped.
+    pub fn park(self: &Arc<Self>, tenant_id: &str, labels: &[String]) -> Parked {
+        let (wake, woken) = oneshot::channel();
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.waiters().push_back(Waiter {
+            id,
+            tenant_id: tenant_id.to_owned(),
+            labels: labels.to_vec(),
+            wake,
+        });
+        Parked {
+            id,
+            woken,
+            dispatcher: Arc::clone(self),
+        }
+    }
+
+    /// How many robots are parked here.
+    pub fn parked(&self) -> usize {
+        self.waiters().len()
+    }
+
+    /// Announces a job robots may claim now (wakes one matching parked robot, here or,
+    /// with a shared fan-out, on each replica).
+    pub fn job_ready(&self, ready: JobReady) {
+        match self.fanout {
+            Fanout::Local => {
+                self.wake_local(ready);
+            }
+        }
+    }
+
+    /// Announces a job that becomes claimable at `ready.run_after`: now, or from a timer
+    /// when that is soon; the sweep catches later ones.
+    pub fn job_ready_at(self: &Arc<Self>, ready: JobReady) {
+        let delay = ready.run_after - crate::db::now_ms();
+        if delay <= 0 {
+            self.job_ready(ready);
+        } else if let Ok(delay) = u64::try_from(delay)
+            && Duration::from_millis(delay) <= MAX_SCHEDULED
+        {
+            let dispatcher = Arc::clone(self);
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+                dispatcher.job_ready(ready);
+            });
+        }
+    }
+
+    /// Wakes the longest-parked robot here that may take the job; false when none.
+    pub fn wake_local(&self, ready: JobReady) -> bool {
+        let mut ready = ready;
+        let mut waiters = self.waiters();
+        loop {
+            let Some(position) = waiters.iter().position(|w| {
+                w.tenant_id == ready.tenant_id && ready.labels.iter().all(|l| w.labels.contains(l))
+            }) else {
+                return false;
+            };
+            let Some(waiter) = waiters.remove(position) else {
+                return false;
+            };
+            // A waiter whose request ended meanwhile cannot take it: try the next one.
+            match waiter.wake.send(ready) {
+                Ok(()) => return true,
+                Err(back) => ready = back,
+            }
+        }
+    }
+
+    fn leave(&self, id: u64) {
+        self.waiters().retain(|w| w.id != id);
+    }
+}
+
+/// A parked long-poll; dropping it unparks the robot.
+pub struct Parked {
+    id: u64,
+    woken: oneshot::Receiver<JobReady>,
+    dispatcher: Arc<Dispatcher>,
+}
+
+impl Parked {
+    /// Waits for a wake-up; returns the job that caused it.
+    pub async fn woken(&mut self) -> Option<JobReady> {
+        (&mut self.woken).await.ok()
+    }
+}
+
+impl Drop for Parked {
+    fn drop(&mut self) {
+        self.dispatcher.leave(self.id);
+        // Woken just as the robot stopped waiting (it got a job another way, or its
+        // wait ended): hand the wake-up on so the job is not left for the sweep.
+        if let Ok(ready) = self.woken.try_recv() {
+            self.dispatcher.wake_local(ready);
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Leasing: the in-memory dispatcher that parks robots' long-polls and wakes them when a
+//! job they can take appears, and the background loops (lease reaper, wake-up sweep)
+//! that `run` starts.
+
+mod dispatcher;
+mod reaper;
+
+pub use dispatcher::{Dispatcher, Fanout, JobReady, Parked};
+pub use reaper::{spawn_background, sweep_once};

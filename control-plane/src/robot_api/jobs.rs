@@ -1,0 +1,256 @@
+//! The calls about a leased job: heartbeat, events, artifacts, complete. Each carries
+//! the job's lease token; a token that is not the job's current one (the lease expired
+//! and another robot may hold the job) gets 409 `stale_lease` and changes nothing.
+
+use alq_shared::api::ErrorCode;
+use alq_shared::protocol::{
+    CompleteRequest, CompleteResponse, ErrorType, EventsRequest, EventsResponse, HeartbeatRequest,
+    HeartbeatResponse, JobState, Outcome,
+};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use serde_json::{Value, json};
+
+use super::{RobotCaller, job_id, utc};
+use crate::AppState;
+use crate::api::json::Body;
+use crate::blobs::{BlobError, is_sha256};
+use crate::db::jobs::{self, Backoff, Completion, JobRecord};
+use crate::db::{artifacts, job_events, robots};
+use crate::error::{ApiError, ApiResult};
+use crate::lease::JobReady;
+
+/// Most events in one batch.
+const MAX_EVENTS: usize = 1_000;
+
+fn stale(id: i64) -> ApiError {
+    ApiError::new(
+        ErrorCode::StaleLease,
+        format!(
+            "job {id}: this lease token is not the job's current lease (it expired or the job was completed); stop working on the job"
+        ),
+    )
+}
+
+/// The job, when the robot holds (or held, for the attempt that `lease_token` names)
+/// its current lease: 404 when the tenant has no such job, 409 otherwise.
+async fn leased_job(
+    state: &AppState,
+    robot: &RobotCaller,
+    id: i64,
+    lease_token: i64,
+) -> ApiResult<JobRecord> {
+    let job = jobs::get(&state.db, &robot.tenant_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("job", id))?;
+    if job.robot_id.as_deref() != Some(robot.robot_id.as_str()) || job.lease_token != lease_token {
+        return Err(stale(id));
+    }
+    Ok(job)
+}
+
+/// `POST /robot/jobs/{id}/heartbeat`: extends the lease; says whether to cancel.
+pub async fn heartbeat(
+    State(state): State<AppState>,
+    robot: RobotCaller,
+    Path(id): Path<String>,
+    Body(body): Body<HeartbeatRequest>,
+) -> ApiResult<Json<HeartbeatResponse>> {
+    let id = job_id(&id)?;
+    let ttl = i64::try_from(state.config.lease_ttl_ms).unwrap_or(i64::MAX / 2);
+    robots::touch(&state.db, &robot.robot_id).await?;
+    match jobs::extend_lease(
+        &state.db,
+        &robot.tenant_id,
+        id,
+        &robot.robot_id,
+        body.lease_token,
+        ttl,
+    )
+    .await?
+    {
+        Some((expires_at, cancel)) => Ok(Json(HeartbeatResponse {
+            lease_expires_at: utc(expires_at),
+            cancel,
+        })),
+        None => {
+            // Tell a job of another tenant (404) from a lost lease (409).
+            leased_job(&state, &robot, id, body.lease_token).await?;
+            Err(stale(id))
+        }
+    }
+}
+
+/// `POST /robot/jobs/{id}/events`: stores a batch of numbered events; numbers seen
+/// before are ignored, so a replayed batch is harmless.
+pub async fn events(
+    State(state): State<AppState>,
+    robot: RobotCaller,
+    Path(id): Path<String>,
+    Body(body): Body<EventsRequest>,
+) -> ApiResult<Json<EventsResponse>> {
+    let id = job_id(&id)?;
+    if body.events.len() > MAX_EVENTS {
+        return Err(ApiError::invalid(format!(
+            "a batch holds at most {MAX_EVENTS} events; got {}: send them in smaller batches",
+            body.events.len()
+        )));
+    }
+    if let Some(bad) = body.events.iter().find(|e| e.seq < 1) {
+        return Err(ApiError::invalid(format!(
+            "event numbers (`seq`) start at 1; got {}",
+            bad.seq
+        )));
+    }
+    let job = leased_job(&state, &robot, id, body.lease_token).await?;
+    let events: Vec<(i64, Value)> = body.events.into_iter().map(|e| (e.seq, e.event)).collect();
+    let accepted =
+        job_events::append(&state.db, &robot.tenant_id, id, job.attempt, &events).await?;
+    Ok(Json(EventsResponse { accepted }))
+}
+
+/// `PUT /robot/jobs/{id}/artifacts/{sha256}`: the body is the artifact; its
+/// `Content-Type` is kept, `X-Alq-Name` names it, `X-Alq-Lease-Token` fences it.
+pub async fn upload_artifact(
+    State(state): State<AppState>,
+    robot: RobotCaller,
+    Path((id, sha256)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<StatusCode> {
+    let id = job_id(&id)?;
+    let lease_token: i64 = headers
+        .get("x-alq-lease-token")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| {
+            ApiError::invalid("send the job's lease token in the X-Alq-Lease-Token header")
+        })?;
+    if !is_sha256(&sha256) {
+        return Err(ApiError::invalid(format!(
+            "`{sha256}` is not a SHA-256 in lowercase hex (64 characters)"
+        )));
+    }
+    leased_job(&state, &robot, id, lease_token).await?;
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!(
+                    "artifacts are limited to {} bytes",
+                    state.config.max_artifact_bytes
+                ),
+            )
+        } else {
+            ApiError::invalid(format!(
+                "cannot read the artifact: {}",
+                rejection.body_text()
+            ))
+        }
+    })?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    let name = headers
+        .get("x-alq-name")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    state.blobs.put(&sha256, &body).await.map_err(|e| match e {
+        BlobError::Io(_) => ApiError::internal(e),
+        other => ApiError::invalid(other.to_string()),
+    })?;
+    artifacts::record(
+        &state.db,
+        &robot.tenant_id,
+        id,
+        &artifacts::Artifact {
+            sha256,
+            name,
+            content_type,
+            size: i64::try_from(body.len()).unwrap_or(i64::MAX),
+            created_at: 0,
+        },
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /robot/jobs/{id}/complete`: ends the attempt. A replay of the completion that
+/// ended it (same token, same outcome) is answered 200 again; any other call with a
+/// stale token is 409 and changes nothing.
+pub async fn complete(
+    State(state): State<AppState>,
+    robot: RobotCaller,
+    Path(id): Path<String>,
+    Body(body): Body<CompleteRequest>,
+) -> ApiResult<Json<CompleteResponse>> {
+    let id = job_id(&id)?;
+    let outputs = Value::Object(body.outputs);
+    let kind = body.error.as_ref().map(|e| e.kind).unwrap_or_default();
+    let completion = match body.outcome {
+        Outcome::Succeeded => Completion::Succeeded(outputs),
+        Outcome::Cancelled => Completion::Cancelled(outputs),
+        Outcome::Failed => {
+            let error = match &body.error {
+                Some(e) => json!({ "message": e.message, "type": e.kind }),
+                None => {
+                    json!({ "message": "the robot reported a failure without an error", "type": "application" })
+                }
+            };
+            match kind {
+                ErrorType::Business => Completion::Failed(error),
+                ErrorType::Application => Completion::Retry(error),
+            }
+        }
+    };
+    let backoff = Backoff {
+        base_ms: i64::try_from(state.config.retry_base_ms).unwrap_or(i64::MAX / 4),
+        max_ms: i64::try_from(state.config.retry_max_ms).unwrap_or(i64::MAX / 4),
+    };
+    let done = jobs::complete(
+        &state.db,
+        &robot.tenant_id,
+        id,
+        &robot.robot_id,
+        body.lease_token,
+        &completion,
+        backoff,
+    )
+    .await?;
+    let job = jobs::get(&state.db, &robot.tenant_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("job", id))?;
+    if !done {
+        let replay = job.completed_lease == Some(body.lease_token)
+            && job.lease_token == body.lease_token
+            && job.robot_id.as_deref() == Some(robot.robot_id.as_str())
+            && match &completion {
+                Completion::Succeeded(_) => job.state == JobState::Succeeded,
+                Completion::Cancelled(_) => job.state == JobState::Cancelled,
+                Completion::Failed(_) => job.state == JobState::Failed,
+                Completion::Retry(_) => matches!(
+                    job.state,
+                    JobState::Pending | JobState::Dead | JobState::Cancelled
+                ),
+            };
+        if !replay {
+            return Err(stale(id));
+        }
+        return Ok(Json(CompleteResponse { state: job.state }));
+    }
+    tracing::info!(job.id = id, job.attempt = job.attempt, job.state = job.state.as_str(), robot.id = %robot.robot_id, "Job attempt completed.");
+    if job.state == JobState::Pending {
+        state.dispatcher.job_ready_at(JobReady {
+            tenant_id: job.tenant_id.clone(),
+            labels: job.labels.clone(),
+            run_after: job.run_after,
+        });
+    }
+    Ok(Json(CompleteResponse { state: job.state }))
+}

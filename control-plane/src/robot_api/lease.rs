@@ -1,0 +1,112 @@
+//! `POST /api/v1/robot/lease`: the long-poll that hands jobs to robots.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use alq_shared::protocol::{LeaseRequest, LeaseResponse, LeasedJob, LeasedWorkflow};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::{RobotCaller, utc};
+use crate::AppState;
+use crate::api::json::Body;
+use crate::db::{jobs, robots, workflows};
+use crate::error::{ApiError, ApiResult};
+
+/// Most jobs one lease call may take.
+const MAX_SLOTS: u32 = 100;
+
+/// Claims the best jobs the robot may run; when there are none, parks the request
+/// (no database work) until a job it can take appears, `wait_s` passes (204) or the
+/// server stops (204).
+pub async fn lease(
+    State(state): State<AppState>,
+    robot: RobotCaller,
+    Body(body): Body<LeaseRequest>,
+) -> ApiResult<Response> {
+    if body.slots == 0 || body.slots > MAX_SLOTS {
+        return Err(ApiError::invalid(format!(
+            "`slots` must be between 1 and {MAX_SLOTS}; got {}",
+            body.slots
+        )));
+    }
+    robots::touch(&state.db, &robot.robot_id).await?;
+    let wait = Duration::from_secs(body.wait_s.min(state.config.lease_wait_max_s));
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut wake = None;
+    loop {
+        // Parked before claiming, so a job made between the claim and the wait still
+        // wakes this request.
+        let mut parked = state.dispatcher.park(&robot.tenant_id, &robot.labels);
+        let claimed = claim(&state, &robot, body.slots).await?;
+        if !claimed.is_empty() {
+            drop(parked);
+            // Woken for a job but filled up with others: the job may still wait, so
+            // pass its wake-up on to the next parked robot.
+            if let Some(ready) = wake.take()
+                && claimed.len() == body.slots as usize
+            {
+                state.dispatcher.wake_local(ready);
+            }
+            return Ok(Json(LeaseResponse { jobs: claimed }).into_response());
+        }
+        if state.shutdown.is_cancelled() {
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
+        tokio::select! {
+            woken = parked.woken() => {
+                if woken.is_none() {
+                    return Ok(StatusCode::NO_CONTENT.into_response());
+                }
+                wake = woken;
+                // Someone else may take the job first: then this loops and parks again.
+            }
+            _ = tokio::time::sleep_until(deadline) => return Ok(StatusCode::NO_CONTENT.into_response()),
+            _ = state.shutdown.cancelled() => return Ok(StatusCode::NO_CONTENT.into_response()),
+        }
+    }
+}
+
+async fn claim(state: &AppState, robot: &RobotCaller, slots: u32) -> ApiResult<Vec<LeasedJob>> {
+    let ttl = i64::try_from(state.config.lease_ttl_ms).unwrap_or(i64::MAX / 2);
+    let claimed = jobs::claim_jobs(
+        &state.db,
+        &robot.tenant_id,
+        &robot.robot_id,
+        i64::from(slots),
+        ttl,
+    )
+    .await?;
+    let mut sources: HashMap<String, String> = HashMap::new();
+    let mut leased = Vec::with_capacity(claimed.len());
+    for job in claimed {
+        if !sources.contains_key(&job.version_id) {
+            let version = workflows::version(&state.db, &robot.tenant_id, &job.version_id)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::internal(format!(
+                        "job {} runs workflow version {}, which is gone",
+                        job.id, job.version_id
+                    ))
+                })?;
+            sources.insert(job.version_id.clone(), version.source);
+        }
+        tracing::info!(job.id = job.id, job.attempt = job.attempt, robot.id = %robot.robot_id, "Job leased.");
+        leased.push(LeasedJob {
+            job_id: job.id,
+            attempt: job.attempt,
+            lease_token: job.lease_token,
+            lease_expires_at: utc(job.lease_expires_at),
+            inputs: job.inputs,
+            workflow: LeasedWorkflow {
+                id: job.workflow_id,
+                name: job.workflow_name,
+                source: sources.get(&job.version_id).cloned().unwrap_or_default(),
+                version_id: job.version_id,
+            },
+        });
+    }
+    Ok(leased)
+}

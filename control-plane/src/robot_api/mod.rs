@@ -1,0 +1,98 @@
+//! The robot API (DESIGN.md section 4): registration with a registration token, then,
+//! with the robot's own token, lease long-polls and the calls about leased jobs
+//! (heartbeat, events, artifacts, complete), each fenced by the job's lease token.
+
+mod jobs;
+mod lease;
+mod register;
+
+use alq_shared::api::ErrorCode;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
+use axum::http::request::Parts;
+use axum::routing::{post, put};
+
+use crate::AppState;
+use crate::auth::{bearer, lookup};
+use crate::db::robots;
+use crate::db::tokens::TokenKind;
+use crate::error::ApiError;
+
+/// The routes of the robot API, to nest under `/api/v1`.
+pub fn router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/robots/register", post(register::register))
+        .route("/robot/lease", post(lease::lease))
+        .route("/robot/jobs/{id}/heartbeat", post(jobs::heartbeat))
+        .route("/robot/jobs/{id}/events", post(jobs::events))
+        .route(
+            "/robot/jobs/{id}/artifacts/{sha256}",
+            put(jobs::upload_artifact)
+                .layer(DefaultBodyLimit::max(state.config.max_artifact_bytes)),
+        )
+        .route("/robot/jobs/{id}/complete", post(jobs::complete))
+}
+
+/// A robot's authenticated request (a robot token of an enabled robot).
+#[derive(Debug, Clone)]
+pub struct RobotCaller {
+    /// The robot's id.
+    pub robot_id: String,
+    /// Its tenant.
+    pub tenant_id: String,
+    /// Its name.
+    pub name: String,
+    /// Its labels.
+    pub labels: Vec<String>,
+}
+
+impl RobotCaller {
+    /// How the audit log names the robot.
+    pub fn actor(&self) -> String {
+        format!("robot:{}", self.robot_id)
+    }
+}
+
+impl FromRequestParts<AppState> for RobotCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts)?;
+        let record = lookup(state, token, TokenKind::Robot).await?;
+        let robot_id = record.robot_id.unwrap_or_default();
+        let robot = robots::get(&state.db, &robot_id).await?.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthenticated,
+                "the robot of this token was deleted: register it again",
+            )
+        })?;
+        if robot.disabled {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!(
+                    "robot `{}` is disabled: an admin must enable it before it gets jobs",
+                    robot.name
+                ),
+            ));
+        }
+        Ok(RobotCaller {
+            robot_id: robot.id,
+            tenant_id: robot.tenant_id,
+            name: robot.name,
+            labels: robot.labels,
+        })
+    }
+}
+
+/// Parses a job id from a path; anything else is no job (404).
+pub(crate) fn job_id(id: &str) -> Result<i64, ApiError> {
+    id.parse().map_err(|_| ApiError::not_found("job", id))
+}
+
+/// Unix milliseconds as a UTC time.
+pub(crate) fn utc(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}

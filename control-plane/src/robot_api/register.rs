@@ -1,0 +1,91 @@
+//! `POST /api/v1/robots/register`: a registration token makes a robot and its token.
+
+use alq_shared::api::ErrorCode;
+use alq_shared::protocol::{RegisterRequest, RegisterResponse};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde_json::json;
+
+use crate::AppState;
+use crate::api::json::Body;
+use crate::auth::{bearer, lookup};
+use crate::db::tokens::{self, TokenKind};
+use crate::db::{audit, robots};
+use crate::error::{ApiError, ApiResult};
+
+/// The registration token of the request.
+pub struct RegistrationToken(tokens::TokenRecord);
+
+impl axum::extract::FromRequestParts<AppState> for RegistrationToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let token = bearer(parts)?;
+        Ok(RegistrationToken(
+            lookup(state, token, TokenKind::Registration).await?,
+        ))
+    }
+}
+
+/// Registers a robot. A robot registering again under its name (a reinstalled machine)
+/// keeps its id, gets a new token, and its old tokens stop working.
+pub async fn register(
+    State(state): State<AppState>,
+    RegistrationToken(token): RegistrationToken,
+    Body(body): Body<RegisterRequest>,
+) -> ApiResult<(StatusCode, Json<RegisterResponse>)> {
+    let name = body.name.trim();
+    if name.is_empty() {
+        return Err(ApiError::invalid("`name` must not be empty"));
+    }
+    let mut labels = super::super::api::jobs::clean_labels(
+        token.labels.iter().chain(body.labels.iter()).cloned(),
+    )?;
+    labels.dedup();
+    // Claimed in the database, so two robots racing with one single-use token cannot
+    // both register.
+    if token.single_use && !tokens::use_once(&state.db, &token.id).await? {
+        return Err(ApiError::new(
+            ErrorCode::Unauthenticated,
+            "this single-use registration token was used already: ask an admin for a new one",
+        ));
+    }
+    let robot_id = robots::register(
+        &state.db,
+        &token.tenant_id,
+        &robots::Registration {
+            name,
+            hostname: &body.hostname,
+            os: &body.os,
+            arch: &body.arch,
+            version: &body.version,
+            labels: &labels,
+            browsers: &body.browsers,
+        },
+    )
+    .await?;
+    let robot_token = tokens::create_robot(&state.db, &token.tenant_id, &robot_id, name).await?;
+    audit::record(
+        &state.db,
+        &token.tenant_id,
+        &format!("token:{}", token.id),
+        "robot.register",
+        &format!("robot:{robot_id}"),
+        json!({ "name": name, "labels": labels, "hostname": body.hostname }),
+    )
+    .await?;
+    tracing::info!(robot.id = %robot_id, robot.name = %name, tenant.id = %token.tenant_id, "Robot registered.");
+    Ok((
+        StatusCode::CREATED,
+        Json(RegisterResponse {
+            robot_id,
+            token: robot_token.secret,
+            labels,
+            lease_wait_s: state.config.lease_wait_max_s,
+            heartbeat_interval_ms: state.config.heartbeat_interval_ms,
+            lease_ttl_ms: state.config.lease_ttl_ms,
+        }),
+    ))
+}
