@@ -10,19 +10,20 @@ use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-/// What one replica tells the others.
+/// What one replica tells the others. (Cancelling a running job needs no signal: the
+/// robot learns it from its next heartbeat, which reads the database.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Signal {
-    /// A job of this tenant can be leased now (created, retried, back from a lost lease).
+    /// A job can be leased (created, retried, back from a lost lease) and no robot parked
+    /// on the sending replica could take it.
     JobReady {
         /// The job's tenant.
         tenant_id: String,
-    },
-    /// Someone asked to cancel a running job.
-    JobCancelled {
-        /// The job.
-        job_id: i64,
+        /// The labels a robot needs for it.
+        labels: Vec<String>,
+        /// Not claimable before (Unix ms).
+        run_after: i64,
     },
 }
 

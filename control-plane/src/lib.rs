@@ -55,6 +55,10 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, Option<String>
     db.migrate().await?;
     let admin_token = db.bootstrap().await?;
     let key = crypto::SecretKey::load_or_create(&config)?;
+    let fanout = match &config.redis_url {
+        Some(url) => fanout::Fanout::redis(url, &config.redis_channel).await?,
+        None => fanout::Fanout::local(),
+    };
     let blobs = blobs::BlobStore::new(config.data_dir().join("blobs"));
     Ok((
         AppState {
@@ -62,7 +66,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, Option<String>
             config: Arc::new(config),
             key,
             metrics: Arc::new(metrics::Metrics::new()),
-            dispatcher: Arc::new(lease::Dispatcher::new(lease::Fanout::Local)),
+            dispatcher: Arc::new(lease::Dispatcher::new(fanout)),
             blobs,
             shutdown: CancellationToken::new(),
         },
@@ -80,6 +84,26 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     lease::spawn_background(state.clone(), shutdown.clone());
+    if let Some(url) = &state.config.redis_url {
+        let dispatcher = state.dispatcher.clone();
+        let wake = move |signal| match signal {
+            fanout::Signal::JobReady {
+                tenant_id,
+                labels,
+                run_after,
+            } => {
+                dispatcher.wake_local(lease::JobReady {
+                    tenant_id,
+                    labels,
+                    run_after,
+                });
+            }
+        };
+        state
+            .dispatcher
+            .fanout()
+            .listen(url, wake, shutdown.clone());
+    }
     tokio::spawn({
         let (shutdown, stopping) = (shutdown.clone(), state.shutdown.clone());
         async move {

@@ -17,14 +17,23 @@ pub async fn healthz() -> Json<Value> {
 /// 200 when every dependency answers, 503 otherwise.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let database = state.db.ping().await;
-    // Redis joins here when it is configured: `"redis": <ping>` and in `ready`.
-    let ready = database;
+    let fanout = state.dispatcher.fanout();
+    let redis = if fanout.is_shared() {
+        Some(fanout.ping().await)
+    } else {
+        None
+    };
+    let ready = database && redis.unwrap_or(true);
     let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (status, Json(json!({ "database": database })))
+    let mut body = json!({ "database": database });
+    if let Some(redis) = redis {
+        body["redis"] = json!(redis);
+    }
+    (status, Json(body))
 }
 
 /// Prometheus text format; jobs and robots are counted when scraped.

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
+use crate::fanout::{Fanout, Signal};
+
 /// A job that robots may claim now, or at `run_after`.
 #[derive(Debug, Clone)]
 pub struct JobReady {
@@ -20,16 +22,6 @@ pub struct JobReady {
     pub run_after: i64,
 }
 
-/// How wake-ups reach parked robots. One process wakes its own waiters; with several
-/// replicas a Redis variant publishes each `JobReady` and every replica's subscriber
-/// hands it to its own `Dispatcher::wake_local` (so each replica wakes at most one).
-#[derive(Debug, Clone, Default)]
-pub enum Fanout {
-    /// In this process only.
-    #[default]
-    Local,
-}
-
 struct Waiter {
     id: u64,
     tenant_id: String,
@@ -38,7 +30,6 @@ struct Waiter {
 }
 
 /// The parked long-polls of this process.
-#[derive(Default)]
 pub struct Dispatcher {
     waiters: Mutex<VecDeque<Waiter>>,
     next_id: AtomicU64,
@@ -52,8 +43,9 @@ impl Dispatcher {
     /// A dispatcher that wakes robots through `fanout`.
     pub fn new(fanout: Fanout) -> Dispatcher {
         Dispatcher {
+            waiters: Mutex::default(),
+            next_id: AtomicU64::default(),
             fanout,
-            ..Dispatcher::default()
         }
     }
 
@@ -86,14 +78,33 @@ impl Dispatcher {
         self.waiters().len()
     }
 
-    /// Announces a job robots may claim now (wakes one matching parked robot, here or,
-    /// with a shared fan-out, on each replica).
+    /// Announces a job robots may claim now: wakes one matching robot parked here, or,
+    /// when none is and replicas share a fan-out, tells the other replicas (each wakes
+    /// at most one of its own).
     pub fn job_ready(&self, ready: JobReady) {
-        match self.fanout {
-            Fanout::Local => {
-                self.wake_local(ready);
-            }
+        if self.wake_local(ready.clone()) || !self.fanout.is_shared() {
+            return;
         }
+        let fanout = self.fanout.clone();
+        tokio::spawn(async move {
+            let JobReady {
+                tenant_id,
+                labels,
+                run_after,
+            } = ready;
+            fanout
+                .publish(Signal::JobReady {
+                    tenant_id,
+                    labels,
+                    run_after,
+                })
+                .await;
+        });
+    }
+
+    /// The fan-out this dispatcher announces through.
+    pub fn fanout(&self) -> &Fanout {
+        &self.fanout
     }
 
     /// Announces a job that becomes claimable at `ready.run_after`: now, or from a timer

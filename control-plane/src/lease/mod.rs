@@ -5,5 +5,5 @@
 mod dispatcher;
 mod reaper;
 
-pub use dispatcher::{Dispatcher, Fanout, JobReady, Parked};
+pub use dispatcher::{Dispatcher, JobReady, Parked};
 pub use reaper::{spawn_background, sweep_once};

@@ -46,6 +46,8 @@ async fn a_signal_reaches_the_other_replica_but_not_its_sender() {
     // Subscriptions are asynchronous: publish until B hears, as a new replica would.
     let signal = Signal::JobReady {
         tenant_id: "t1".into(),
+        labels: vec!["sap".into()],
+        run_after: 0,
     };
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut sent = Instant::now();
@@ -62,15 +64,14 @@ async fn a_signal_reaches_the_other_replica_but_not_its_sender() {
         "took {:?}",
         at.duration_since(sent)
     );
-    b.publish(Signal::JobCancelled { job_id: 7 }).await;
+    let other = Signal::JobReady {
+        tenant_id: "t2".into(),
+        labels: vec![],
+        run_after: 5,
+    };
+    b.publish(other.clone()).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(
-        seen_a
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|(s, _)| *s == Signal::JobCancelled { job_id: 7 })
-    );
+    assert!(seen_a.lock().unwrap().iter().any(|(s, _)| *s == other));
     assert!(
         seen_a.lock().unwrap().iter().all(|(s, _)| *s != signal),
         "A heard itself"
@@ -86,6 +87,8 @@ async fn a_local_fanout_sends_nothing_and_an_unreachable_redis_is_a_clear_error(
     local
         .publish(Signal::JobReady {
             tenant_id: "t".into(),
+            labels: vec![],
+            run_after: 0,
         })
         .await;
     let error = Fanout::redis("redis://127.0.0.1:1", "x")

@@ -12,6 +12,7 @@ mod fanout;
 mod jobs;
 mod leasing;
 mod ops;
+mod replicas;
 mod robot_api;
 mod robots_admin;
 mod tenants;

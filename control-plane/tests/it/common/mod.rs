@@ -62,7 +62,7 @@ pub struct TestServer {
     pub state: AppState,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<()>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
     database: Option<(String, String)>,
 }
 
@@ -128,7 +128,7 @@ impl TestServer {
             state,
             shutdown,
             task,
-            _dir: dir,
+            _dir: Some(dir),
             database,
         })
     }
@@ -153,6 +153,35 @@ impl TestServer {
             base: format!("{}/api/v1", self.url),
             token: None,
             http: reqwest::Client::new(),
+        }
+    }
+
+    /// Another replica on the same database and data folder, its configuration changed
+    /// by `change` (e.g. to share Redis). It drops nothing when stopped.
+    pub async fn replica(&self, change: impl FnOnce(&mut Config)) -> TestServer {
+        let mut config = self.config.clone();
+        change(&mut config);
+        let (state, _) = prepare(config.clone()).await.expect("prepare the replica");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn({
+            let (shutdown, state) = (shutdown.clone(), state.clone());
+            async move {
+                run(state, listener, shutdown).await.expect("replica");
+            }
+        });
+        TestServer {
+            url,
+            admin_token: self.admin_token.clone(),
+            config,
+            state,
+            shutdown,
+            task,
+            _dir: None,
+            database: None,
         }
     }
 
