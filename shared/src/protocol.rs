@@ -135,6 +135,10 @@ pub struct LeasedJob {
     pub lease_expires_at: DateTime<Utc>,
     /// The inputs, secrets included.
     pub inputs: Map<String, Value>,
+    /// The tenant's assets the workflow reads (`{{ assets.NAME }}`), credentials
+    /// decrypted (`{username, password}`).
+    #[serde(default)]
+    pub assets: Map<String, Value>,
     /// What to run.
     pub workflow: LeasedWorkflow,
 }

@@ -22,6 +22,11 @@ pub struct Args {
     /// A JSON file with an object of inputs (`--input` values win).
     #[arg(long, value_name = "FILE")]
     pub inputs_file: Option<PathBuf>,
+    /// A JSON file with an object of assets, read as `{{ assets.NAME }}` (a credential is
+    /// `{"username": ..., "password": ...}`; its password is masked). Robots get assets
+    /// from the control plane instead.
+    #[arg(long, value_name = "FILE")]
+    pub assets_file: Option<PathBuf>,
     /// The run folder (default: runs/<UTC time>-<workflow name>/).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -59,6 +64,13 @@ pub fn run(args: Args) -> u8 {
             return EXIT_USAGE;
         }
     };
+    let assets = match read_object(args.assets_file.as_deref(), "assets") {
+        Ok(assets) => assets,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return EXIT_USAGE;
+        }
+    };
     let run_dir = args
         .out
         .clone()
@@ -67,6 +79,7 @@ pub fn run(args: Args) -> u8 {
     let progress = Progress::new(args.json);
     let mut options = RunOptions::new(run_dir);
     options.inputs = inputs;
+    options.assets = assets;
     options.headless = args.headed.then_some(false);
     options.webdriver_url = args.webdriver_url.clone();
     options.screenshots = args.screenshots.as_deref().map(|s| match s {
@@ -126,26 +139,7 @@ async fn stop_on_ctrl_c(cancel: CancellationToken) {
 }
 
 fn collect_inputs(loaded: &LoadedWorkflow, args: &Args) -> Result<Map<String, Value>, String> {
-    let mut inputs = Map::new();
-    if let Some(file) = &args.inputs_file {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| format!("cannot read the inputs file {}: {e}", file.display()))?;
-        match serde_json::from_str::<Value>(&text) {
-            Ok(Value::Object(map)) => inputs.extend(map),
-            Ok(_) => {
-                return Err(format!(
-                    "the inputs file {} must hold a JSON object",
-                    file.display()
-                ));
-            }
-            Err(e) => {
-                return Err(format!(
-                    "the inputs file {} is not valid JSON: {e}",
-                    file.display()
-                ));
-            }
-        }
-    }
+    let mut inputs = read_object(args.inputs_file.as_deref(), "inputs")?;
     for pair in &args.inputs {
         let Some((name, text)) = pair.split_once('=') else {
             return Err(format!("--input `{pair}` must look like NAME=VALUE"));
@@ -161,6 +155,26 @@ fn collect_inputs(loaded: &LoadedWorkflow, args: &Args) -> Result<Map<String, Va
         inputs.insert(name.to_owned(), value);
     }
     Ok(inputs)
+}
+
+/// The JSON object in `file` (empty without a file); `what` names it in messages.
+fn read_object(file: Option<&Path>, what: &str) -> Result<Map<String, Value>, String> {
+    let Some(file) = file else {
+        return Ok(Map::new());
+    };
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read the {what} file {}: {e}", file.display()))?;
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(format!(
+            "the {what} file {} must hold a JSON object",
+            file.display()
+        )),
+        Err(e) => Err(format!(
+            "the {what} file {} is not valid JSON: {e}",
+            file.display()
+        )),
+    }
 }
 
 /// `runs/<UTC time>-<name>`, with a number added if that folder already exists.

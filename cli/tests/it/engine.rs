@@ -290,3 +290,39 @@ fn shell_steps_need_allow_shell() {
         "hello"
     );
 }
+
+#[test]
+fn assets_are_read_from_the_assets_file_and_credentials_are_masked() {
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        r#"{"name": "x", "outputs": {"who": "{{ assets.erp.username }}", "url": "{{ assets['erp-url'] }}"},
+            "steps": [{"action": "log", "message": "signing in as {{ assets.erp.username }} with {{ assets.erp.password }}"}]}"#,
+    );
+    ws.write(
+        "assets.json",
+        r#"{"erp": {"username": "robot1", "password": "Tr0ub4dor"}, "erp-url": "https://erp.example"}"#,
+    );
+    let run = ws.alq(&["run", "wf.json", "--assets-file", "assets.json"]);
+    run.expect_code(0)
+        .stderr_has(&["signing in as robot1 with ***"]);
+    assert!(!run.stderr.contains("Tr0ub4dor"));
+    let text = std::fs::read_to_string(ws.run_dir().join("events.ndjson")).unwrap();
+    assert!(!text.contains("Tr0ub4dor"), "events show the password");
+    let end = events(&ws.run_dir()).pop().unwrap();
+    assert_eq!(end["outputs"]["who"], "robot1");
+    assert_eq!(end["outputs"]["url"], "https://erp.example");
+    // A missing asset is a failure naming it; a bad file is a usage error.
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        r#"{"name": "x", "steps": [{"action": "log", "message": "{{ assets.nope }}"}]}"#,
+    );
+    ws.alq(&["run", "wf.json"])
+        .expect_code(1)
+        .stderr_has(&["assets.nope"]);
+    ws.write("assets.json", "[]");
+    ws.alq(&["run", "wf.json", "--assets-file", "assets.json"])
+        .expect_code(2)
+        .stderr_has(&["the assets file assets.json must hold a JSON object"]);
+}

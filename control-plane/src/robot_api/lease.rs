@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use super::{RobotCaller, utc};
 use crate::AppState;
 use crate::api::json::Body;
-use crate::db::{jobs, robots, workflows};
+use crate::db::{assets, jobs, robots, workflows};
 use crate::error::{ApiError, ApiResult};
 
 /// Most jobs one lease call may take.
@@ -80,6 +80,8 @@ async fn claim(state: &AppState, robot: &RobotCaller, slots: u32) -> ApiResult<V
     )
     .await?;
     let mut sources: HashMap<String, String> = HashMap::new();
+    // Read once per lease answer, and only when a job was claimed: parked polls stay free.
+    let mut tenant_assets = None;
     let mut leased = Vec::with_capacity(claimed.len());
     for job in claimed {
         if !sources.contains_key(&job.version_id) {
@@ -93,6 +95,20 @@ async fn claim(state: &AppState, robot: &RobotCaller, slots: u32) -> ApiResult<V
                 })?;
             sources.insert(job.version_id.clone(), version.source);
         }
+        let source = sources.get(&job.version_id).cloned().unwrap_or_default();
+        let wanted = alq_shared::workflow::referenced_assets(&source);
+        let assets = if wanted.is_empty() {
+            serde_json::Map::new()
+        } else {
+            if tenant_assets.is_none() {
+                tenant_assets =
+                    Some(assets::resolve_for_job(&state.db, &state.key, &robot.tenant_id).await?);
+            }
+            let all = tenant_assets.as_ref().cloned().unwrap_or_default();
+            all.into_iter()
+                .filter(|(name, _)| wanted.contains(name))
+                .collect()
+        };
         tracing::info!(job.id = job.id, job.attempt = job.attempt, robot.id = %robot.robot_id, "Job leased.");
         leased.push(LeasedJob {
             job_id: job.id,
@@ -100,10 +116,11 @@ async fn claim(state: &AppState, robot: &RobotCaller, slots: u32) -> ApiResult<V
             lease_token: job.lease_token,
             lease_expires_at: utc(job.lease_expires_at),
             inputs: job.inputs,
+            assets,
             workflow: LeasedWorkflow {
                 id: job.workflow_id,
                 name: job.workflow_name,
-                source: sources.get(&job.version_id).cloned().unwrap_or_default(),
+                source,
                 version_id: job.version_id,
             },
         });

@@ -19,7 +19,8 @@ on_both_backends!(
     a_lost_lease_goes_to_another_robot,
     business_failures_stop_application_failures_retry_until_dead,
     running_jobs_cancel_through_the_heartbeat,
-    parked_robots_wake_on_new_jobs_and_on_shutdown
+    parked_robots_wake_on_new_jobs_and_on_shutdown,
+    leased_jobs_carry_the_assets_their_workflow_reads
 );
 
 async fn a_job_is_leased_reported_and_completed(backend: Backend) {
@@ -451,5 +452,57 @@ async fn parked_robots_wake_on_new_jobs_and_on_shutdown(backend: Backend) {
     let (jobs, waited): (Vec<Value>, Duration) = waiting.await.unwrap();
     assert!(jobs.is_empty());
     assert!(waited < Duration::from_secs(2), "{waited:?}");
+    server.stop().await;
+}
+
+async fn leased_jobs_carry_the_assets_their_workflow_reads(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let admin = server.admin();
+    admin
+        .put(
+            "/assets/erp",
+            json!({"type": "credential", "value": {"username": "u1", "password": "pw-123"}}),
+        )
+        .await
+        .expect(201);
+    admin
+        .put(
+            "/assets/erp-url",
+            json!({"type": "text", "value": "https://erp"}),
+        )
+        .await
+        .expect(201);
+    admin
+        .put(
+            "/assets/unrelated",
+            json!({"type": "text", "value": "not sent"}),
+        )
+        .await
+        .expect(201);
+    let source = r#"{"name": "uses-assets", "steps": [{"action": "log", "message": "{{ assets.erp.username }} {{ assets['erp-url'] }}"}]}"#;
+    push(&server, source).await;
+    let r1 = robot(&server, "r1", &[]).await;
+    admin
+        .post("/jobs", json!({"workflow": "uses-assets"}))
+        .await
+        .expect(201);
+    let job = lease_now(&r1, 1).await.remove(0);
+    // The robot gets what the workflow reads, the credential decrypted; nothing else.
+    assert_eq!(
+        job["assets"],
+        json!({"erp": {"username": "u1", "password": "pw-123"}, "erp-url": "https://erp"})
+    );
+    // People still see the password masked.
+    assert_eq!(
+        admin.get("/assets/erp").await.expect(200)["value"]["password"],
+        "***"
+    );
+    // A workflow that reads no asset gets none.
+    push(&server, GREET).await;
+    start_job(&admin, "greet", json!({})).await;
+    let job = lease_now(&r1, 1).await.remove(0);
+    assert_eq!(job["assets"], json!({}));
     server.stop().await;
 }

@@ -122,6 +122,7 @@ impl<'w> Interpreter<'w> {
     pub(crate) fn new(
         loaded: &'w LoadedWorkflow,
         inputs: Map<String, Value>,
+        assets: Map<String, Value>,
         settings: Settings,
         recorder: Recorder,
     ) -> Self {
@@ -134,7 +135,7 @@ impl<'w> Interpreter<'w> {
             locals: Vec::new(),
         };
         Interpreter {
-            renderer: Renderer::new(&settings.run_dir),
+            renderer: Renderer::new(&settings.run_dir, &assets),
             loaded,
             settings,
             recorder,

@@ -24,6 +24,9 @@ pub type EventCallback = Box<dyn FnMut(&RunEvent) + Send + Sync>;
 pub struct RunOptions {
     /// The inputs given by the caller, already of the declared types.
     pub inputs: Map<String, Value>,
+    /// Assets the workflow reads as `{{ assets.NAME }}`; a credential is an object with
+    /// `username` and `password`, and its password is masked like a secret input.
+    pub assets: Map<String, Value>,
     /// The run folder: created if missing; events, screenshots and the report go there.
     pub run_dir: PathBuf,
     /// Overrides `browser.headless`.
@@ -45,6 +48,7 @@ impl RunOptions {
     pub fn new(run_dir: impl Into<PathBuf>) -> Self {
         RunOptions {
             inputs: Map::new(),
+            assets: Map::new(),
             run_dir: run_dir.into(),
             headless: None,
             webdriver_url: None,
@@ -155,6 +159,11 @@ pub async fn run(loaded: &LoadedWorkflow, options: RunOptions) -> Result<RunOutc
             recorder.add_secret(secret);
         }
     }
+    for value in options.assets.values() {
+        if let Some(Value::String(password)) = value.get("password") {
+            recorder.add_secret(password);
+        }
+    }
     recorder.emit(RunEvent::RunStarted {
         at: chrono::Utc::now(),
         workflow: workflow.name.clone(),
@@ -164,6 +173,7 @@ pub async fn run(loaded: &LoadedWorkflow, options: RunOptions) -> Result<RunOutc
     let mut interpreter = Interpreter::new(
         loaded,
         inputs,
+        options.assets,
         interpreter::Settings {
             run_dir: run_dir.clone(),
             headless: options.headless,

@@ -25,10 +25,11 @@ pub(crate) struct Renderer {
     env: Environment<'static>,
     run: minijinja::Value,
     process_env: minijinja::Value,
+    assets: minijinja::Value,
 }
 
 impl Renderer {
-    pub(crate) fn new(run_dir: &std::path::Path) -> Self {
+    pub(crate) fn new(run_dir: &std::path::Path, assets: &Map<String, Value>) -> Self {
         let run_id = run_dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -39,6 +40,7 @@ impl Renderer {
             env: environment(),
             run: minijinja::Value::from(minijinja::value::Serde(&run)),
             process_env: minijinja::Value::from(minijinja::value::Serde(&process_env)),
+            assets: minijinja::Value::from(minijinja::value::Serde(assets)),
         }
     }
 
@@ -66,6 +68,7 @@ impl Renderer {
         );
         names.insert("run", self.run.clone());
         names.insert("env", self.process_env.clone());
+        names.insert("assets", self.assets.clone());
         for (name, value) in &frame.locals {
             names.insert(name, minijinja::Value::from(minijinja::value::Serde(value)));
         }

@@ -14,7 +14,7 @@ mod validate;
 
 pub use actions::*;
 pub use error::{LocatedProblem, Problem, WorkflowError};
-pub use expr::{EXPRESSION_ROOTS, environment, exact_expression};
+pub use expr::{EXPRESSION_ROOTS, environment, exact_expression, referenced_assets};
 pub use load::{LoadedWorkflow, load, load_str};
 pub use model::*;
 pub use parse::parse;
