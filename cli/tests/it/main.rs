@@ -8,6 +8,7 @@ mod engine;
 mod examples;
 mod job;
 mod login;
+mod server;
 mod site;
 mod tenant;
 mod token;
