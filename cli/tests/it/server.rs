@@ -1,6 +1,10 @@
 //! `alq server` as an operator starts it: flags, `ALQ_*` variables and a config file;
 //! the admin token printed once; graceful stop on SIGTERM; clear errors.
 
+// The helpers below are test code too.
+// `start` hands its child to the test, and `stop` waits for it.
+#![allow(clippy::unwrap_used, clippy::zombie_processes)]
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -24,6 +28,7 @@ fn start(ws: &Workspace, args: &[&str], env: &[(&str, &str)]) -> (Child, String,
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).expect("read") == 0 {
+            let _ = child.wait();
             panic!("alq server ended before listening:\n{printed}");
         }
         printed.push_str(&line);
