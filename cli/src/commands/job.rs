@@ -30,7 +30,16 @@ enum Command {
         /// Only jobs of this workflow (name or id).
         #[arg(long)]
         workflow: Option<String>,
-        /// At most this many.
+        /// Only jobs this robot ran or runs (their latest attempt; its id, from `alq robot list`).
+        #[arg(long)]
+        robot: Option<String>,
+        /// Only jobs created at or after this time (RFC 3339, e.g. 2026-01-31T12:00:00Z).
+        #[arg(long, value_parser = parse_time)]
+        since: Option<String>,
+        /// Only jobs created before this time (RFC 3339).
+        #[arg(long, value_parser = parse_time)]
+        until: Option<String>,
+        /// At most this many [default: 50; at most 500].
         #[arg(long)]
         limit: Option<u32>,
         /// Continue after the page that printed this cursor.
@@ -82,6 +91,9 @@ struct StartArgs {
     /// Attempts before the job is dead [default: the server's].
     #[arg(long)]
     max_attempts: Option<u32>,
+    /// Not before this time (RFC 3339, e.g. 2026-01-31T12:00:00Z) [default: now].
+    #[arg(long, value_parser = parse_time)]
+    run_after: Option<String>,
     /// A version id of the workflow [default: the latest].
     #[arg(long)]
     version: Option<String>,
@@ -114,12 +126,18 @@ async fn exec(args: Args) -> Outcome {
         Command::List {
             state,
             workflow,
+            robot,
+            since,
+            until,
             limit,
             cursor,
         } => {
             let filter = JobFilter {
                 state,
                 workflow,
+                robot,
+                since,
+                until,
                 limit,
                 cursor,
             };
@@ -192,7 +210,7 @@ async fn start_job(client: &Client, start: StartArgs, json: bool) -> Outcome {
         priority: start.priority,
         labels: start.labels.into_iter().filter(|l| !l.is_empty()).collect(),
         max_attempts: start.max_attempts,
-        run_after: None,
+        run_after: start.run_after,
     };
     let job = client.create_job(&new).await?;
     let id = output::cell(&job, "id");
@@ -235,6 +253,13 @@ async fn start_job(client: &Client, start: StartArgs, json: bool) -> Outcome {
         }
     }
     Ok(if state == "succeeded" { 0 } else { EXIT_FAILED })
+}
+
+/// An RFC 3339 time, checked here so a typo is a usage error (exit 2).
+fn parse_time(text: &str) -> Result<String, String> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.to_rfc3339())
+        .map_err(|e| format!("`{text}` is not an RFC 3339 time like 2026-01-31T12:00:00Z: {e}"))
 }
 
 /// `--inputs-file`: a JSON object.

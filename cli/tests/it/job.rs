@@ -74,6 +74,13 @@ fn start_sends_inputs_of_the_declared_types_and_the_job_shows_them() {
     assert!(line("max_attempts").ends_with('4'));
     assert!(line("created_at").contains(&chrono::Local::now().format("%Y-%m-%d").to_string()));
 
+    let run_after = "2030-01-31T12:00:00Z";
+    let later = start(&user, &["--run-after", run_after]);
+    assert_eq!(later["run_after"], "2030-01-31T12:00:00+00:00");
+    user.alq(&["job", "start", "hello", "--run-after", "tomorrow"])
+        .expect_code(2)
+        .stderr_has(&["not an RFC 3339 time"]);
+
     // The server checks what the CLI cannot know: an input the workflow does not declare.
     user.alq(&["job", "start", "hello", "--input", "extra=1"])
         .expect_code(1)
@@ -269,7 +276,7 @@ fn retry_runs_a_failed_job_again_as_a_new_job() {
 }
 
 #[test]
-fn list_filters_by_state_and_pages_with_the_cursor() {
+fn list_filters_by_state_robot_and_time_and_pages_with_the_cursor() {
     let (server, user) = with_hello();
     for _ in 0..5 {
         start(&user, &[]);
@@ -335,6 +342,25 @@ fn list_filters_by_state_and_pages_with_the_cursor() {
     ]);
     assert_eq!(last["items"][0]["id"], 2);
     assert!(last["next_cursor"].is_null());
+
+    let by_robot = user.alq(&["job", "list", "--robot", &robot.id]);
+    let ids: Vec<String> = by_robot
+        .table()
+        .into_iter()
+        .map(|r| r["ID"].clone())
+        .collect();
+    assert_eq!(ids, ["1"]);
+    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let earlier = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    assert_eq!(
+        user.json(&["job", "list", "--since", &later])["items"],
+        json!([])
+    );
+    let window = user.json(&["job", "list", "--since", &earlier, "--until", &later]);
+    assert_eq!(window["items"].as_array().map(Vec::len), Some(5));
+    user.alq(&["job", "list", "--since", "yesterday"])
+        .expect_code(2)
+        .stderr_has(&["not an RFC 3339 time"]);
 
     let run: Run = user.alq(&["job", "list", "--state", "stuck"]);
     run.expect_code(2).stderr_has(&["invalid value 'stuck'"]);
