@@ -111,11 +111,22 @@ async fn exec(args: Args) -> Outcome {
         }
         Command::Get { name } => {
             let client = args.remote.client()?;
-            output::record(json, &client.get_asset(&name).await?);
+            let asset = client.get_asset(&name).await?;
+            if json {
+                output::json(&asset);
+            } else {
+                output::record(false, &for_people(&asset));
+            }
         }
         Command::List => {
             let client = args.remote.client()?;
-            output::list(json, &client.list_assets().await?, COLUMNS);
+            let assets = client.list_assets().await?;
+            if json {
+                output::json(&assets);
+            } else {
+                let rows: Vec<Value> = output::items(&assets).iter().map(for_people).collect();
+                output::table(&rows, COLUMNS);
+            }
         }
         Command::Delete { name } => {
             let client = args.remote.client()?;
@@ -128,6 +139,17 @@ async fn exec(args: Args) -> Outcome {
         }
     }
     Ok(0)
+}
+
+/// An asset as people see it: a credential's value is its username, the password
+/// hidden (the server masks it in any case).
+fn for_people(asset: &Value) -> Value {
+    let mut asset = asset.clone();
+    if asset["type"] == "credential" {
+        let username = output::cell(&asset, "value.username");
+        asset["value"] = json!(format!("{username} (password hidden)"));
+    }
+    asset
 }
 
 /// The JSON value to store, from `--value` or from the username and password.

@@ -24,13 +24,22 @@ enum Command {
     Start(StartArgs),
     /// List jobs, newest first.
     List {
-        /// Only jobs in this state (pending, running, succeeded, failed, dead, cancelled).
-        #[arg(long)]
+        /// Only jobs in this state.
+        #[arg(long, value_parser = ["pending", "running", "succeeded", "failed", "dead", "cancelled"])]
         state: Option<String>,
         /// Only jobs of this workflow (name or id).
         #[arg(long)]
         workflow: Option<String>,
-        /// At most this many.
+        /// Only jobs this robot ran or runs (their latest attempt; its id, from `alq robot list`).
+        #[arg(long)]
+        robot: Option<String>,
+        /// Only jobs created at or after this time (RFC 3339, e.g. 2026-01-31T12:00:00Z).
+        #[arg(long, value_parser = parse_time)]
+        since: Option<String>,
+        /// Only jobs created before this time (RFC 3339).
+        #[arg(long, value_parser = parse_time)]
+        until: Option<String>,
+        /// At most this many [default: 50; at most 500].
         #[arg(long)]
         limit: Option<u32>,
         /// Continue after the page that printed this cursor.
@@ -42,17 +51,20 @@ enum Command {
         /// The job's id.
         id: String,
     },
-    /// Show the step events a job's robot reported.
+    /// Show the step events a job's robot reported, oldest first, every attempt.
     Events {
         /// The job's id.
         id: String,
+        /// Only the events after this one (the ID column of an earlier call).
+        #[arg(long, value_name = "EVENT_ID")]
+        after: Option<i64>,
     },
     /// Cancel a job: at once when pending, at the next heartbeat when running.
     Cancel {
         /// The job's id.
         id: String,
     },
-    /// Queue a failed or dead job again.
+    /// Run a failed, dead or cancelled job again, as a new job.
     Retry {
         /// The job's id.
         id: String,
@@ -79,6 +91,9 @@ struct StartArgs {
     /// Attempts before the job is dead [default: the server's].
     #[arg(long)]
     max_attempts: Option<u32>,
+    /// Not before this time (RFC 3339, e.g. 2026-01-31T12:00:00Z) [default: now].
+    #[arg(long, value_parser = parse_time)]
+    run_after: Option<String>,
     /// A version id of the workflow [default: the latest].
     #[arg(long)]
     version: Option<String>,
@@ -111,12 +126,18 @@ async fn exec(args: Args) -> Outcome {
         Command::List {
             state,
             workflow,
+            robot,
+            since,
+            until,
             limit,
             cursor,
         } => {
             let filter = JobFilter {
                 state,
                 workflow,
+                robot,
+                since,
+                until,
                 limit,
                 cursor,
             };
@@ -130,21 +151,31 @@ async fn exec(args: Args) -> Outcome {
                 }
             }
         }
-        Command::Get { id } => output::record(json, &client.get_job(&id).await?),
-        Command::Events { id } => {
-            let events = client.job_events(&id).await?;
+        Command::Get { id } => {
+            let job = client.get_job(&id).await?;
             if json {
-                output::json(&events);
+                output::json(&job);
             } else {
-                for event in output::items(&events) {
-                    println!("{}", describe_event(event));
-                }
+                output::record(false, &for_people(&job));
+            }
+        }
+        Command::Events { id, after } => {
+            let events = client.all_job_events(&id, after).await?;
+            if json {
+                output::json(&serde_json::json!({ "items": events }));
+            } else {
+                let rows: Vec<Value> = events.iter().map(event_row).collect();
+                output::table(&rows, EVENT_COLUMNS);
             }
         }
         Command::Cancel { id } => {
             let job = client.cancel_job(&id).await?;
             if json {
                 output::json(&job);
+            } else if output::cell(&job, "state") == "running" {
+                println!(
+                    "Job {id}: cancel requested; its robot stops it at its next heartbeat (see `alq job get {id}`)."
+                );
             } else {
                 println!("Job {id}: {}.", output::cell(&job, "state"));
             }
@@ -154,7 +185,11 @@ async fn exec(args: Args) -> Outcome {
             if json {
                 output::json(&job);
             } else {
-                println!("Job {id} queued again: {}.", output::cell(&job, "state"));
+                println!(
+                    "Job {id} retried as job {} ({}).",
+                    output::cell(&job, "id"),
+                    output::cell(&job, "state")
+                );
             }
         }
     }
@@ -175,7 +210,7 @@ async fn start_job(client: &Client, start: StartArgs, json: bool) -> Outcome {
         priority: start.priority,
         labels: start.labels.into_iter().filter(|l| !l.is_empty()).collect(),
         max_attempts: start.max_attempts,
-        run_after: None,
+        run_after: start.run_after,
     };
     let job = client.create_job(&new).await?;
     let id = output::cell(&job, "id");
@@ -214,10 +249,17 @@ async fn start_job(client: &Client, start: StartArgs, json: bool) -> Outcome {
             println!("outputs: {outputs}");
         }
         if let Some(error) = job.get("error").filter(|e| !e.is_null()) {
-            println!("error: {}", output::text(error, "error"));
+            println!("{}", describe_error(error));
         }
     }
     Ok(if state == "succeeded" { 0 } else { EXIT_FAILED })
+}
+
+/// An RFC 3339 time, checked here so a typo is a usage error (exit 2).
+fn parse_time(text: &str) -> Result<String, String> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.to_rfc3339())
+        .map_err(|e| format!("`{text}` is not an RFC 3339 time like 2026-01-31T12:00:00Z: {e}"))
 }
 
 /// `--inputs-file`: a JSON object.
@@ -237,21 +279,23 @@ fn inputs_file(path: &Path) -> Result<Map<String, Value>, Failure> {
     }
 }
 
-/// One line for a step event: when, what, and its label, message or status.
-fn describe_event(item: &Value) -> String {
-    let event = match item.get("event") {
-        Some(inner @ Value::Object(_)) => inner,
-        _ => item,
-    };
-    let kind = ["event", "kind", "type"]
-        .iter()
-        .find_map(|k| event.get(*k).and_then(Value::as_str))
+const EVENT_COLUMNS: &[Column] = &[
+    ("ID", "id"),
+    ("ATTEMPT", "attempt"),
+    ("AT", "at"),
+    ("EVENT", "event"),
+    ("DETAIL", "detail"),
+];
+
+/// One row for a step event: its id, attempt and time, what happened, and its label,
+/// message or status.
+fn event_row(item: &Value) -> Value {
+    let event = item.get("event").unwrap_or(&Value::Null);
+    let kind = event
+        .get("event")
+        .and_then(Value::as_str)
         .unwrap_or("event");
-    let at = event
-        .get("at")
-        .or_else(|| item.get("at"))
-        .map(|a| output::text(a, "at"))
-        .unwrap_or_default();
+    let at = event.get("at").or_else(|| item.get("received_at"));
     let mut detail: Vec<String> = ["label", "message", "status", "workflow"]
         .iter()
         .filter_map(|k| event.get(*k))
@@ -260,9 +304,34 @@ fn describe_event(item: &Value) -> String {
     if let Some(error) = event.pointer("/error/message").and_then(Value::as_str) {
         detail.push(format!("error: {error}"));
     }
-    format!("{at}  {kind:<14}  {}", detail.join("  "))
-        .trim_end()
-        .to_owned()
+    serde_json::json!({
+        "id": item.get("id"),
+        "attempt": item.get("attempt"),
+        "at": at,
+        "event": kind,
+        "detail": detail.join("; "),
+    })
+}
+
+/// A job's error for people: `error (business): message`.
+fn describe_error(error: &Value) -> String {
+    match error.get("message").and_then(Value::as_str) {
+        Some(message) => format!("error ({}): {message}", output::cell(error, "type")),
+        None => format!("error: {}", output::text(error, "error")),
+    }
+}
+
+/// A job as `alq job get` shows it: the workflow by name.
+fn for_people(job: &Value) -> Value {
+    let mut job = job.clone();
+    if job["workflow"].is_object() {
+        job["workflow"] = Value::String(format!(
+            "{} ({})",
+            output::cell(&job, "workflow.name"),
+            output::cell(&job, "workflow.id")
+        ));
+    }
+    job
 }
 
 #[cfg(test)]
@@ -271,10 +340,23 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn events_read_as_one_line_each() {
-        let line = describe_event(
-            &json!({"seq": 1, "event": {"event": "log", "seq": 1, "message": "hi"}}),
+    fn events_read_as_one_row_each() {
+        let row = event_row(
+            &json!({"id": 7, "attempt": 2, "seq": 1, "received_at": "2026-01-01T00:00:00Z",
+            "event": {"event": "log", "seq": 1, "at": "2026-01-01T00:00:00Z", "message": "hi"}}),
         );
-        assert!(line.contains("log") && line.ends_with("hi"), "{line}");
+        assert_eq!(row["id"], 7);
+        assert_eq!(row["attempt"], 2);
+        assert_eq!(row["event"], "log");
+        assert_eq!(row["detail"], "hi");
+        assert_eq!(row["at"], "2026-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn errors_say_their_type() {
+        assert_eq!(
+            describe_error(&json!({"message": "rejected", "type": "business"})),
+            "error (business): rejected"
+        );
     }
 }

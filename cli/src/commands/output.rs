@@ -101,20 +101,31 @@ pub fn cell(row: &Value, path: &str) -> String {
     text(value, path)
 }
 
-/// A value as text: strings bare, lists joined with commas, `*_at` milliseconds as
-/// local times, objects as compact JSON.
+/// Whether a field holds a time: `*_at`, `at`, `run_after`.
+fn is_time(key: &str) -> bool {
+    key.ends_with("_at") || key == "at" || key == "run_after"
+}
+
+/// A time as the local time zone shows it.
+fn local(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.with_timezone(&chrono::Local)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+/// A value as text: strings bare, lists joined with commas, times (Unix milliseconds or
+/// RFC 3339, as the API gives them) as local times, objects as compact JSON.
 pub fn text(value: &Value, key: &str) -> String {
     match value {
         Value::Null => "-".into(),
+        Value::String(s) if is_time(key) => chrono::DateTime::parse_from_rfc3339(s)
+            .map(|t| local(t.to_utc()))
+            .unwrap_or_else(|_| s.clone()),
         Value::String(s) => s.clone(),
-        Value::Number(n) if key.ends_with("_at") || key.ends_with("last_seen") => n
+        Value::Number(n) if is_time(key) => n
             .as_i64()
             .and_then(chrono::DateTime::from_timestamp_millis)
-            .map(|t| {
-                t.with_timezone(&chrono::Local)
-                    .format("%Y-%m-%d %H:%M:%S")
-                    .to_string()
-            })
+            .map(local)
             .unwrap_or_else(|| n.to_string()),
         Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
             if items.is_empty() {
@@ -155,5 +166,17 @@ mod tests {
             "ID      WORKFLOW  LABELS\nj1      invoices  a,b\njob-22  x         -\n"
         );
         assert_eq!(render_table(&[], &[("ID", "id")]), "ID\n(none)\n");
+    }
+
+    #[test]
+    fn times_read_the_same_from_milliseconds_and_rfc_3339() {
+        let ms = json!(1_767_225_600_000_i64);
+        let rfc = json!("2026-01-01T00:00:00+00:00");
+        let shown = text(&ms, "created_at");
+        assert_eq!(shown, text(&rfc, "created_at"));
+        assert_eq!(shown, text(&rfc, "at"));
+        assert_eq!(shown.len(), "2026-01-01 00:00:00".len());
+        assert_eq!(text(&rfc, "name"), "2026-01-01T00:00:00+00:00");
+        assert_eq!(text(&json!("soon"), "run_after"), "soon");
     }
 }

@@ -59,6 +59,7 @@ const ROBOT_COLUMNS: &[Column] = &[
     ("STATUS", "status"),
     ("LABELS", "labels"),
     ("VERSION", "version"),
+    ("JOBS", "current_job_ids"),
     ("LAST SEEN", "last_seen_at"),
 ];
 
@@ -67,6 +68,7 @@ const TOKEN_COLUMNS: &[Column] = &[
     ("NAME", "name"),
     ("LABELS", "labels"),
     ("SINGLE USE", "single_use"),
+    ("USED", "used_at"),
     ("EXPIRES", "expires_at"),
     ("REVOKED", "revoked_at"),
 ];

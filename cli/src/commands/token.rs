@@ -58,8 +58,8 @@ const COLUMNS: &[Column] = &[
     ("ID", "id"),
     ("NAME", "name"),
     ("ROLE", "role"),
+    ("PREFIX", "prefix"),
     ("CREATED", "created_at"),
-    ("LAST USED", "last_used_at"),
     ("REVOKED", "revoked_at"),
 ];
 

@@ -1,150 +1,370 @@
-//! `alq job ...` against the API contract (the stub until the jobs endpoints land).
+//! `alq job ...` against a real control plane, with a robot working through the real
+//! robot API to move jobs to running, succeeded, failed and cancelled.
 
 use serde_json::{Value, json};
 
 use crate::common::Run;
-use crate::common::api_stub::ApiStub;
-use crate::common::control_plane::User;
+use crate::common::control_plane::{HELLO, Server, User};
+use crate::common::robot::hello_events;
 
-fn alq(stub: &ApiStub, user: &User, args: &[&str]) -> Run {
-    user.alq_with(args, &stub.env(), "")
+/// A server with `hello` pushed and an admin logged in.
+fn with_hello() -> (Server, User) {
+    let server = Server::start();
+    let user = User::logged_in(&server);
+    user.ws.write("hello.json", HELLO);
+    user.alq(&["workflow", "push", "hello.json"]).expect_code(0);
+    (server, user)
+}
+
+/// `alq job start hello ARGS --json`: the new job.
+fn start(user: &User, args: &[&str]) -> Value {
+    let mut all = vec!["job", "start", "hello"];
+    all.extend_from_slice(args);
+    user.json(&all)
+}
+
+fn id(job: &Value) -> String {
+    job["id"].to_string()
 }
 
 #[test]
-fn start_converts_inputs_to_the_declared_types_and_sends_the_contract_body() {
-    let stub = ApiStub::start();
-    let user = User::new();
-    user.ws
-        .write("inputs.json", r#"{"count": 1, "region": "eu"}"#);
-    alq(
-        &stub,
-        &user,
-        &[
-            "job",
-            "start",
-            "hello",
-            "--inputs-file",
-            "inputs.json",
-            "--input",
-            "count=7",
-            "--input",
-            "loud=yes",
-            "--input",
-            "extra=[1,2]",
-            "--input",
-            "note=hi there",
-            "--priority",
-            "5",
-            "--labels",
-            "linux,chromium",
-            "--max-attempts",
-            "4",
-        ],
-    )
-    .expect_code(0)
-    .stdout_has(&["Started job job-1 of hello (pending)"]);
-    let changes = stub.changes("/api/v1/jobs");
-    assert_eq!(changes.len(), 1, "{changes:?}");
-    assert_eq!(
-        changes[0].2,
-        json!({
-            "workflow": "hello",
-            "inputs": {"count": 7, "region": "eu", "loud": true, "extra": [1, 2], "note": "hi there"},
-            "priority": 5,
-            "labels": ["linux", "chromium"],
-            "max_attempts": 4
-        })
-    );
+fn start_sends_inputs_of_the_declared_types_and_the_job_shows_them() {
+    let (_server, user) = with_hello();
+    user.ws.write("inputs.json", r#"{"count": 1, "who": "eu"}"#);
+    let run = user.alq(&[
+        "job",
+        "start",
+        "hello",
+        "--inputs-file",
+        "inputs.json",
+        "--input",
+        "count=7",
+        "--priority",
+        "5",
+        "--labels",
+        "linux,chromium",
+        "--max-attempts",
+        "4",
+    ]);
+    run.expect_code(0)
+        .stdout_has(&["Started job 1 of hello (pending)."]);
+    let job = user.json(&["job", "get", "1"]);
+    assert_eq!(job["inputs"], json!({"count": 7, "who": "eu"}));
+    assert_eq!(job["priority"], 5);
+    assert_eq!(job["labels"], json!(["chromium", "linux"]));
+    assert_eq!(job["max_attempts"], 4);
+    assert_eq!(job["workflow"]["name"], "hello");
+    assert_eq!(job["state"], "pending");
+
+    let shown = user.alq(&["job", "get", "1"]);
+    shown.expect_code(0);
+    let line = |key: &str| {
+        shown
+            .stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(key))
+            .unwrap_or_else(|| panic!("no {key} line:\n{}", shown.stdout))
+            .to_owned()
+    };
+    assert!(line("workflow").contains(&format!(
+        "hello ({})",
+        job["workflow"]["id"].as_str().unwrap()
+    )));
+    assert!(line("state").ends_with("pending"));
+    assert!(line("max_attempts").ends_with('4'));
+    assert!(line("created_at").contains(&chrono::Local::now().format("%Y-%m-%d").to_string()));
+
+    let run_after = "2030-01-31T12:00:00Z";
+    let later = start(&user, &["--run-after", run_after]);
+    assert_eq!(later["run_after"], "2030-01-31T12:00:00+00:00");
+    user.alq(&["job", "start", "hello", "--run-after", "tomorrow"])
+        .expect_code(2)
+        .stderr_has(&["not an RFC 3339 time"]);
+
+    // The server checks what the CLI cannot know: an input the workflow does not declare.
+    user.alq(&["job", "start", "hello", "--input", "extra=1"])
+        .expect_code(1)
+        .stderr_has(&["(422)", "unknown input `extra`"]);
 }
 
 #[test]
 fn an_input_that_does_not_fit_its_type_is_refused_before_sending() {
-    let stub = ApiStub::start();
-    let user = User::new();
-    alq(
-        &stub,
-        &user,
-        &["job", "start", "hello", "--input", "count=many"],
-    )
-    .expect_code(2)
-    .stderr_has(&["input `count`", "`many` is not an integer"]);
-    alq(&stub, &user, &["job", "start", "hello", "--input", "count"])
+    let (_server, user) = with_hello();
+    user.alq(&["job", "start", "hello", "--input", "count=many"])
+        .expect_code(2)
+        .stderr_has(&["input `count`", "`many` is not an integer"]);
+    user.alq(&["job", "start", "hello", "--input", "count"])
         .expect_code(2)
         .stderr_has(&["must be NAME=VALUE"]);
-    assert!(stub.changes("/api/v1/jobs").is_empty());
+    assert_eq!(user.json(&["job", "list"])["items"], json!([]));
 }
 
 #[test]
-fn an_unknown_workflow_is_the_servers_404() {
-    let stub = ApiStub::start();
-    alq(&stub, &User::new(), &["job", "start", "nope"])
+fn unknown_workflows_and_jobs_are_the_servers_404() {
+    let (_server, user) = with_hello();
+    user.alq(&["job", "start", "nope"])
         .expect_code(1)
         .stderr_has(&["(404)", "no workflow `nope`"]);
-}
-
-#[test]
-fn wait_exits_0_when_the_job_succeeds_and_1_when_it_fails() {
-    let stub = ApiStub::start();
-    let user = User::new();
-    alq(&stub, &user, &["job", "start", "hello", "--wait"])
-        .expect_code(0)
-        .stderr_has(&["pending", "running (attempt 1 of 3)", "succeeded"])
-        .stdout_has(&["Job job-1 succeeded.", "\"total\":42"]);
-    alq(
-        &stub,
-        &user,
-        &["job", "start", "hello", "--input", "fail=true", "--wait"],
-    )
-    .expect_code(1)
-    .stdout_has(&["Job job-2 failed.", "the invoice was rejected"]);
-
-    let run = alq(&stub, &user, &["job", "start", "hello", "--wait", "--json"]);
-    run.expect_code(0);
-    let job: Value = serde_json::from_str(&run.stdout).expect("JSON");
-    assert_eq!(job["state"], "succeeded");
-}
-
-#[test]
-fn list_get_events_cancel_and_retry() {
-    let stub = ApiStub::start();
-    let user = User::new();
-    alq(&stub, &user, &["job", "start", "hello"]).expect_code(0);
-
-    let list = alq(
-        &stub,
-        &user,
-        &["job", "list", "--state", "pending", "--limit", "5"],
-    );
-    list.expect_code(0)
-        .stdout_has(&["ID", "WORKFLOW", "STATE", "job-1", "hello", "pending"])
-        .stderr_has(&["alq job list --cursor c2"]);
-    let page = user.alq_with(&["job", "list", "--json"], &stub.env(), "");
-    let page: Value = serde_json::from_str(&page.stdout).expect("JSON");
-    assert_eq!(page["items"][0]["id"], "job-1");
-    {
-        let seen = stub.state.lock().expect("lock");
-        assert!(
-            seen.requests
-                .iter()
-                .any(|(_, path, _)| path == "/api/v1/jobs?state=pending&limit=5"),
-            "{:?}",
-            seen.requests
-        );
-    }
-
-    alq(&stub, &user, &["job", "get", "job-1"])
-        .expect_code(0)
-        .stdout_has(&["state", "priority", "workflow"]);
-    alq(&stub, &user, &["job", "events", "job-1"])
-        .expect_code(0)
-        .stdout_has(&["step_started", "log hi", "hello world"]);
-    alq(&stub, &user, &["job", "cancel", "job-1"])
-        .expect_code(0)
-        .stdout_has(&["Job job-1: cancelled."]);
-    alq(&stub, &user, &["job", "retry", "job-1"])
-        .expect_code(0)
-        .stdout_has(&["queued again: pending"]);
-    alq(&stub, &user, &["job", "get", "job-404"])
+    user.alq(&["job", "get", "42"])
+        .expect_code(1)
+        .stderr_has(&["(404)", "no job `42`"]);
+    user.alq(&["job", "events", "not-a-job"])
         .expect_code(1)
         .stderr_has(&["(404)"]);
+}
+
+#[test]
+fn wait_exits_0_when_the_job_succeeds_and_1_when_it_fails_or_dies() {
+    let (server, user) = with_hello();
+    let robot = server.robot(&user, "r1");
+
+    let waiting = user.spawn(&["job", "start", "hello", "--wait"]);
+    let job = robot.take();
+    robot.report(&job, &hello_events("succeeded"));
+    robot.complete(
+        &job,
+        json!({"outcome": "succeeded", "outputs": {"total": 42}}),
+    );
+    User::finish(waiting)
+        .expect_code(0)
+        .stderr_has(&["waiting for it to end", "succeeded (attempt 1 of 3)"])
+        .stdout_has(&["Job 1 succeeded.", r#"outputs: {"total":42}"#]);
+
+    let waiting = user.spawn(&["job", "start", "hello", "--wait"]);
+    let job = robot.take();
+    robot.complete(
+        &job,
+        json!({"outcome": "failed", "error": {"message": "the invoice was rejected", "type": "business"}}),
+    );
+    User::finish(waiting).expect_code(1).stdout_has(&[
+        "Job 2 failed.",
+        "error (business): the invoice was rejected",
+    ]);
+
+    let waiting = user.spawn(&["job", "start", "hello", "--max-attempts", "1", "--wait"]);
+    let job = robot.take();
+    robot.complete(
+        &job,
+        json!({"outcome": "failed", "error": {"message": "the page did not load", "type": "application"}}),
+    );
+    User::finish(waiting)
+        .expect_code(1)
+        .stdout_has(&["Job 3 dead.", "error (application): the page did not load"]);
+
+    let waiting = user.spawn(&["job", "start", "hello", "--wait", "--json"]);
+    let job = robot.take();
+    robot.complete(&job, json!({"outcome": "succeeded"}));
+    let run = User::finish(waiting);
+    run.expect_code(0);
+    let job = run.json();
+    assert_eq!(job["state"], "succeeded");
+    assert_eq!(job["id"], 4);
+}
+
+#[test]
+fn events_show_what_the_robot_reported_and_continue_after_an_id() {
+    let (server, user) = with_hello();
+    let robot = server.robot(&user, "r1");
+    let job = start(&user, &[]);
+    let leased = robot.take();
+    robot.report(&leased, &hello_events("succeeded"));
+    robot.complete(&leased, json!({"outcome": "succeeded"}));
+
+    let run = user.alq(&["job", "events", &id(&job)]);
+    run.expect_code(0);
+    let rows = run.table();
+    let kinds: Vec<&str> = rows.iter().map(|r| r["EVENT"].as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "run_started",
+            "step_started",
+            "log",
+            "step_finished",
+            "run_finished"
+        ]
+    );
+    assert_eq!(rows[0]["DETAIL"], "hello");
+    assert_eq!(rows[1]["DETAIL"], "log hello");
+    assert_eq!(rows[2]["DETAIL"], "hello world x1");
+    assert_eq!(rows[3]["DETAIL"], "succeeded");
+    let today = chrono::Local::now().format("%Y-%m-%d").to_string();
+    for row in &rows {
+        assert_eq!(row["ATTEMPT"], "1");
+        assert!(row["AT"].starts_with(&today), "{row:?}");
+        assert!(row["ID"].parse::<i64>().is_ok(), "{row:?}");
+    }
+
+    let after = rows[2]["ID"].clone();
+    let rest = user.alq(&["job", "events", &id(&job), "--after", &after]);
+    rest.expect_code(0);
+    let kinds: Vec<String> = rest
+        .table()
+        .into_iter()
+        .map(|r| r["EVENT"].clone())
+        .collect();
+    assert_eq!(kinds, ["step_finished", "run_finished"]);
+
+    let all = user.json(&["job", "events", &id(&job)]);
+    let items = all["items"].as_array().expect("items");
+    assert_eq!(items.len(), 5);
+    for key in ["id", "attempt", "seq", "event", "received_at"] {
+        assert!(!items[0][key].is_null(), "{key} in {}", items[0]);
+    }
+    assert_eq!(items[2]["event"]["message"], "hello world x1");
+}
+
+#[test]
+fn cancel_is_immediate_when_pending_and_goes_through_the_heartbeat_when_running() {
+    let (server, user) = with_hello();
+    let pending = start(&user, &[]);
+    user.alq(&["job", "cancel", &id(&pending)])
+        .expect_code(0)
+        .stdout_has(&[&format!("Job {}: cancelled.", id(&pending))]);
+    assert_eq!(
+        user.json(&["job", "get", &id(&pending)])["state"],
+        "cancelled"
+    );
+    user.alq(&["job", "cancel", &id(&pending)])
+        .expect_code(1)
+        .stderr_has(&["(409)", "cancelled already"]);
+
+    let robot = server.robot(&user, "r1");
+    let running = start(&user, &[]);
+    let leased = robot.take();
+    assert_eq!(leased["job_id"], running["id"]);
+    user.alq(&["job", "cancel", &id(&running)])
+        .expect_code(0)
+        .stdout_has(&["cancel requested", "next heartbeat"]);
+    let job = user.json(&["job", "get", &id(&running)]);
+    assert_eq!(job["state"], "running");
+    assert_eq!(job["cancel_requested"], true);
+    assert_eq!(robot.heartbeat(&leased)["cancel"], true);
+    robot.complete(&leased, json!({"outcome": "cancelled"}));
+    assert_eq!(
+        user.json(&["job", "get", &id(&running)])["state"],
+        "cancelled"
+    );
+}
+
+#[test]
+fn retry_runs_a_failed_job_again_as_a_new_job() {
+    let (server, user) = with_hello();
+    let robot = server.robot(&user, "r1");
+    let first = start(&user, &["--input", "count=3"]);
+    user.alq(&["job", "retry", &id(&first)])
+        .expect_code(1)
+        .stderr_has(&[
+            "(409)",
+            "only failed, dead or cancelled jobs can be retried",
+        ]);
+    let leased = robot.take();
+    robot.complete(
+        &leased,
+        json!({"outcome": "failed", "error": {"message": "no", "type": "business"}}),
+    );
+    user.alq(&["job", "retry", &id(&first)])
+        .expect_code(0)
+        .stdout_has(&[&format!("Job {} retried as job 2 (pending).", id(&first))]);
+    let again = user.json(&["job", "get", "2"]);
+    assert_eq!(again["retry_of"], first["id"]);
+    assert_eq!(again["inputs"]["count"], 3);
+    assert_eq!(user.json(&["job", "get", &id(&first)])["state"], "failed");
+    let retried = user.json(&["job", "retry", &id(&first)]);
+    assert_eq!(retried["retry_of"], first["id"]);
+    assert_eq!(retried["state"], "pending");
+}
+
+#[test]
+fn list_filters_by_state_robot_and_time_and_pages_with_the_cursor() {
+    let (server, user) = with_hello();
+    for _ in 0..5 {
+        start(&user, &[]);
+    }
+    let robot = server.robot(&user, "r1");
+    let leased = robot.take();
+    robot.complete(&leased, json!({"outcome": "succeeded"}));
+    user.alq(&["job", "cancel", "5"]).expect_code(0);
+
+    let all = user.alq(&["job", "list"]);
+    all.expect_code(0);
+    let rows = all.table();
+    assert_eq!(rows.len(), 5);
+    let today = chrono::Local::now().format("%Y-%m-%d").to_string();
+    for row in &rows {
+        assert_eq!(row["WORKFLOW"], "hello");
+        assert_eq!(row["PRIORITY"], "0");
+        assert!(row["CREATED"].starts_with(&today), "{row:?}");
+    }
+    assert_eq!(all.row("ID", "1")["STATE"], "succeeded");
+    assert_eq!(all.row("ID", "1")["ATTEMPT"], "1");
+    assert_eq!(all.row("ID", "5")["STATE"], "cancelled");
+    assert_eq!(all.row("ID", "3")["ATTEMPT"], "0");
+    assert!(!all.stderr.contains("--cursor"), "{}", all.stderr);
+
+    let succeeded = user.alq(&["job", "list", "--state", "succeeded"]);
+    let ids: Vec<String> = succeeded
+        .table()
+        .into_iter()
+        .map(|r| r["ID"].clone())
+        .collect();
+    assert_eq!(ids, ["1"]);
+
+    // Newest first, two a page, the next page's command on standard error.
+    let mut seen = Vec::new();
+    let mut args = vec![
+        "job".to_owned(),
+        "list".into(),
+        "--state".into(),
+        "pending".into(),
+        "--limit".into(),
+        "2".into(),
+    ];
+    loop {
+        let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
+        let page = user.alq(&args_ref);
+        page.expect_code(0);
+        seen.extend(page.table().into_iter().map(|r| r["ID"].clone()));
+        let Some(next) = page.stderr.split("alq job list --cursor ").nth(1) else {
+            break;
+        };
+        let cursor = next.split_whitespace().next().expect("cursor").to_owned();
+        args.truncate(6);
+        args.extend(["--cursor".into(), cursor]);
+    }
+    assert_eq!(seen, ["4", "3", "2"]);
+
+    let page = user.json(&["job", "list", "--state", "pending", "--limit", "2"]);
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(2));
+    let cursor = page["next_cursor"].as_str().expect("a next cursor");
+    let last = user.json(&[
+        "job", "list", "--state", "pending", "--limit", "2", "--cursor", cursor,
+    ]);
+    assert_eq!(last["items"][0]["id"], 2);
+    assert!(last["next_cursor"].is_null());
+
+    let by_robot = user.alq(&["job", "list", "--robot", &robot.id]);
+    let ids: Vec<String> = by_robot
+        .table()
+        .into_iter()
+        .map(|r| r["ID"].clone())
+        .collect();
+    assert_eq!(ids, ["1"]);
+    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let earlier = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    assert_eq!(
+        user.json(&["job", "list", "--since", &later])["items"],
+        json!([])
+    );
+    let window = user.json(&["job", "list", "--since", &earlier, "--until", &later]);
+    assert_eq!(window["items"].as_array().map(Vec::len), Some(5));
+    user.alq(&["job", "list", "--since", "yesterday"])
+        .expect_code(2)
+        .stderr_has(&["not an RFC 3339 time"]);
+
+    let run: Run = user.alq(&["job", "list", "--state", "stuck"]);
+    run.expect_code(2).stderr_has(&["invalid value 'stuck'"]);
+    user.alq(&["job", "list", "--cursor", "bogus"])
+        .expect_code(1)
+        .stderr_has(&["(400)", "`cursor`"]);
 }

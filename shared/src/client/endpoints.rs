@@ -136,9 +136,15 @@ impl Client {
         self.get(&["jobs", id]).await
     }
 
-    /// `GET /jobs/{id}/events`.
-    pub async fn job_events(&self, id: &str) -> Result<Value, ClientError> {
-        self.get(&["jobs", id, "events"]).await
+    /// `GET /jobs/{id}/events?after=ID`: one page of `{items}`, oldest first, after the
+    /// event whose `id` is `after`.
+    pub async fn job_events(&self, id: &str, after: Option<i64>) -> Result<Value, ClientError> {
+        let query: Vec<(&str, String)> = after
+            .map(|a| ("after", a.to_string()))
+            .into_iter()
+            .collect();
+        self.call(Method::GET, &["jobs", id, "events"], &query, None::<&Value>)
+            .await
     }
 
     /// `POST /jobs/{id}/cancel`.

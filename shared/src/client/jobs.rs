@@ -58,6 +58,33 @@ impl Client {
             .unwrap_or_default())
     }
 
+    /// Every step event of a job after the event `after` (all when none), page after
+    /// page, oldest first.
+    pub async fn all_job_events(
+        &self,
+        id: &str,
+        mut after: Option<i64>,
+    ) -> Result<Vec<Value>, ClientError> {
+        let mut events = Vec::new();
+        loop {
+            let page = self.job_events(id, after).await?;
+            let items = match page.get("items") {
+                Some(Value::Array(items)) if !items.is_empty() => items,
+                _ => return Ok(events),
+            };
+            let last = items
+                .last()
+                .and_then(|e| e.get("id"))
+                .and_then(Value::as_i64);
+            events.extend(items.iter().cloned());
+            // An event without an id cannot be paged past: that page was the last.
+            if last.is_none() || last == after {
+                return Ok(events);
+            }
+            after = last;
+        }
+    }
+
     /// Polls `GET /jobs/{id}` (backing off from 200 ms to 2 s) until the job reaches a
     /// final state; `on_change` sees the job each time its state changes.
     pub async fn wait_for_job(
@@ -65,11 +92,17 @@ impl Client {
         first: Value,
         mut on_change: impl FnMut(&Value),
     ) -> Result<Value, ClientError> {
-        let id = first
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        // Job ids are numbers in the API; a string id is taken as it is.
+        let id = match first.get("id") {
+            Some(Value::String(id)) => id.clone(),
+            Some(Value::Number(id)) => id.to_string(),
+            _ => {
+                return Err(ClientError::Decode {
+                    url: self.url(&["jobs"]).to_string(),
+                    reason: format!("the new job has no id: {first}"),
+                });
+            }
+        };
         let mut job = first;
         let mut last = String::new();
         let mut delay = Duration::from_millis(200);

@@ -47,6 +47,12 @@ pub struct JobFilter {
     pub state: Option<String>,
     /// Only jobs of this workflow (name or id).
     pub workflow: Option<String>,
+    /// Only jobs whose latest attempt went to this robot (its id).
+    pub robot: Option<String>,
+    /// Only jobs created at or after this time (RFC 3339).
+    pub since: Option<String>,
+    /// Only jobs created before this time (RFC 3339).
+    pub until: Option<String>,
     /// At most this many.
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
@@ -60,8 +66,15 @@ impl JobFilter {
         if let Some(state) = &self.state {
             query.push(("state", state.clone()));
         }
-        if let Some(workflow) = &self.workflow {
-            query.push(("workflow", workflow.clone()));
+        for (key, value) in [
+            ("workflow", &self.workflow),
+            ("robot", &self.robot),
+            ("since", &self.since),
+            ("until", &self.until),
+        ] {
+            if let Some(value) = value {
+                query.push((key, value.clone()));
+            }
         }
         if let Some(limit) = self.limit {
             query.push(("limit", limit.to_string()));

@@ -21,12 +21,30 @@ pub struct Server {
 impl Server {
     /// Over plain HTTP.
     pub fn start() -> Server {
+        Self::start_configured(|_| {})
+    }
+
+    /// Over plain HTTP, with settings changed from the defaults (heartbeat interval, ...).
+    pub fn start_configured(change: impl FnOnce(&mut alq_control_plane::Config)) -> Server {
         let data = tempfile::tempdir().expect("temp dir");
-        let config = alq_control_plane::Config {
+        let mut config = alq_control_plane::Config {
             data_dir: Some(data.path().join("data")),
             ..alq_control_plane::Config::default()
         };
+        change(&mut config);
         Self::start_with(config, data, "http")
+    }
+
+    /// The Prometheus text of `/metrics`.
+    pub fn metrics(&self) -> String {
+        super::robot::get_text(&format!("{}/metrics", self.url))
+    }
+
+    /// Registers a robot through the robot API with a registration token from `user`.
+    pub fn robot(&self, user: &User, name: &str) -> super::robot::Robot {
+        let created = user.json(&["robot", "token", "create"]);
+        let token = created["token"].as_str().expect("token");
+        super::robot::Robot::register(&self.url, token, name).expect("registered")
     }
 
     /// Over HTTPS with a self-signed certificate for `localhost`; returns its PEM file.
@@ -151,6 +169,21 @@ impl User {
         Run::from(child.wait_with_output().expect("wait for alq"))
     }
 
+    /// `alq ARGS` started in the background (finish it with [`User::finish`]).
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.command(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run alq")
+    }
+
+    /// Waits for an `alq` started with [`User::spawn`].
+    pub fn finish(child: std::process::Child) -> Run {
+        Run::from(child.wait_with_output().expect("wait for alq"))
+    }
+
     /// A user logged in to `server` with its admin token.
     pub fn logged_in(server: &Server) -> User {
         let user = User::new();
@@ -187,6 +220,55 @@ impl Run {
             );
         }
         self
+    }
+
+    /// Standard output parsed as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("--json output is not JSON ({e}):\n{}", self.stdout))
+    }
+
+    /// Standard output read as the table `alq` prints: one map per row, from each
+    /// header to the cell under it (cut at the headers' positions).
+    pub fn table(&self) -> Vec<std::collections::BTreeMap<String, String>> {
+        let mut lines = self.stdout.lines();
+        let header: Vec<char> = lines.next().expect("a header line").chars().collect();
+        let mut starts = vec![0];
+        for i in 2..header.len() {
+            if header[i] != ' ' && header[i - 1] == ' ' && header[i - 2] == ' ' {
+                starts.push(i);
+            }
+        }
+        let cut = |line: &[char], i: usize| -> String {
+            let end = starts
+                .get(i + 1)
+                .copied()
+                .unwrap_or(usize::MAX)
+                .min(line.len());
+            line.get(starts[i]..end.max(starts[i]))
+                .map(|c| c.iter().collect::<String>().trim().to_owned())
+                .unwrap_or_default()
+        };
+        let names: Vec<String> = (0..starts.len()).map(|i| cut(&header, i)).collect();
+        lines
+            .filter(|line| *line != "(none)")
+            .map(|line| {
+                let line: Vec<char> = line.chars().collect();
+                names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, name)| (name.clone(), cut(&line, i)))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The row of [`Run::table`] whose `column` is `value`.
+    pub fn row(&self, column: &str, value: &str) -> std::collections::BTreeMap<String, String> {
+        self.table()
+            .into_iter()
+            .find(|row| row.get(column).is_some_and(|v| v == value))
+            .unwrap_or_else(|| panic!("no row with {column} = {value}:\n{}", self.stdout))
     }
 }
 

@@ -2,8 +2,8 @@
 
 #![allow(dead_code)]
 
-pub mod api_stub;
 pub mod control_plane;
+pub mod robot;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
