@@ -65,6 +65,7 @@ fn main() -> ExitCode {
             });
         }
     };
+    init_logging(matches!(cli.command, Command::Server(_)));
     let code = match cli.command {
         Command::Run(args) => commands::run::run(args),
         Command::Validate(args) => commands::validate::run(args),
@@ -81,4 +82,17 @@ fn main() -> ExitCode {
         Command::Robot(args) => commands::robot::run(args),
     };
     ExitCode::from(code)
+}
+
+/// Logs go to standard error, filtered by `RUST_LOG`; without it a server logs what it
+/// does (`info`), other commands only what needs attention (`warn`), since their own
+/// output already tells the story.
+fn init_logging(service: bool) {
+    let default = if service { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

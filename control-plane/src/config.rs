@@ -73,6 +73,30 @@ impl Config {
         toml::from_str(&text).map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))
     }
 
+    /// Refuses settings that cannot work together, whichever way they were given.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            anyhow::bail!(
+                "give both tls_cert and tls_key (or neither): HTTPS needs the certificate and its key"
+            );
+        }
+        if self.heartbeat_interval_ms == 0 || self.heartbeat_interval_ms >= self.lease_ttl_ms {
+            anyhow::bail!(
+                "heartbeat_interval_ms ({}) must be more than 0 and less than lease_ttl_ms ({}), or every lease would expire",
+                self.heartbeat_interval_ms,
+                self.lease_ttl_ms
+            );
+        }
+        if self.retry_base_ms > self.retry_max_ms {
+            anyhow::bail!(
+                "retry_base_ms ({}) must not exceed retry_max_ms ({})",
+                self.retry_base_ms,
+                self.retry_max_ms
+            );
+        }
+        Ok(())
+    }
+
     /// The data folder: the configured one, or the OS data folder for alq.
     pub fn data_dir(&self) -> PathBuf {
         if let Some(dir) = &self.data_dir {

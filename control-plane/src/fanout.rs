@@ -38,7 +38,8 @@ struct Envelope {
 #[derive(Clone)]
 pub struct Fanout {
     origin: String,
-    redis: Option<(redis::aio::MultiplexedConnection, String)>,
+    // A connection manager reconnects by itself when Redis restarts.
+    redis: Option<(redis::aio::ConnectionManager, String)>,
 }
 
 impl Fanout {
@@ -54,8 +55,14 @@ impl Fanout {
     pub async fn redis(url: &str, channel: &str) -> anyhow::Result<Fanout> {
         let client = redis::Client::open(url)
             .map_err(|e| anyhow::anyhow!("invalid Redis URL `{url}`: {e}"))?;
-        let connection = client
-            .get_multiplexed_async_connection()
+        // Few quick retries: a start-up against a missing Redis should fail in about a
+        // second, not after the default minute of backoff. Later drops reconnect anyway.
+        let retries = redis::aio::ConnectionManagerConfig::new()
+            .set_number_of_retries(2)
+            .set_min_delay(Duration::from_millis(100))
+            .set_max_delay(Duration::from_millis(500))
+            .set_connection_timeout(Some(Duration::from_secs(2)));
+        let connection = redis::aio::ConnectionManager::new_with_config(client, retries)
             .await
             .map_err(|e| anyhow::anyhow!("cannot connect to Redis at {url}: {e}"))?;
         Ok(Fanout {

@@ -51,14 +51,17 @@ pub fn app(state: AppState) -> Router {
 /// Opens the database (running migrations), creates the default tenant and its admin
 /// token on an empty database (returned once, to be printed), and returns the state.
 pub async fn prepare(config: Config) -> anyhow::Result<(AppState, Option<String>)> {
-    let db = db::Db::connect(&config).await?;
-    db.migrate().await?;
-    let admin_token = db.bootstrap().await?;
+    config.check()?;
+    // Everything that can fail comes before the bootstrap: the admin token is shown once
+    // and must not be made by a start that then fails.
     let key = crypto::SecretKey::load_or_create(&config)?;
     let fanout = match &config.redis_url {
         Some(url) => fanout::Fanout::redis(url, &config.redis_channel).await?,
         None => fanout::Fanout::local(),
     };
+    let db = db::Db::connect(&config).await?;
+    db.migrate().await?;
+    let admin_token = db.bootstrap().await?;
     let blobs = blobs::BlobStore::new(config.data_dir().join("blobs"));
     Ok((
         AppState {

@@ -47,6 +47,7 @@ impl Args {
         config.data_dir = self.data_dir.or(config.data_dir);
         config.tls_cert = self.tls_cert.or(config.tls_cert);
         config.tls_key = self.tls_key.or(config.tls_key);
+        config.check()?;
         Ok(config)
     }
 }

@@ -140,4 +140,18 @@ fn bad_settings_are_clear_errors() {
     .expect_code(1)
     .stderr_has(&["unsupported database URL", "sqlite://", "postgres://"]);
     ws.alq(&["server", "--tls-cert", "c.pem"]).expect_code(2);
+    ws.write(
+        "tls.toml",
+        "listen = \"127.0.0.1:0\"\ntls_cert = \"c.pem\"\n",
+    );
+    ws.alq(&["server", "--config", "tls.toml"])
+        .expect_code(2)
+        .stderr_has(&["give both tls_cert and tls_key"]);
+    ws.write(
+        "ttl.toml",
+        "lease_ttl_ms = 1000\nheartbeat_interval_ms = 5000\n",
+    );
+    ws.alq(&["server", "--config", "ttl.toml"])
+        .expect_code(2)
+        .stderr_has(&["must be more than 0 and less than lease_ttl_ms"]);
 }

@@ -26,6 +26,7 @@ pub async fn lease(
     robot: RobotCaller,
     Body(body): Body<LeaseRequest>,
 ) -> ApiResult<Response> {
+    robot.require_enabled()?;
     if body.slots == 0 || body.slots > MAX_SLOTS {
         return Err(ApiError::invalid(format!(
             "`slots` must be between 1 and {MAX_SLOTS}; got {}",

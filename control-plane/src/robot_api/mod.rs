@@ -44,9 +44,25 @@ pub struct RobotCaller {
     pub name: String,
     /// Its labels.
     pub labels: Vec<String>,
+    /// A disabled robot gets no new jobs, but may finish and report the ones it holds.
+    pub disabled: bool,
 }
 
 impl RobotCaller {
+    /// Refuses new work to a disabled robot (403).
+    pub fn require_enabled(&self) -> Result<(), ApiError> {
+        if self.disabled {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!(
+                    "robot `{}` is disabled: an admin must enable it before it gets jobs",
+                    self.name
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// How the audit log names the robot.
     pub fn actor(&self) -> String {
         format!("robot:{}", self.robot_id)
@@ -69,16 +85,8 @@ impl FromRequestParts<AppState> for RobotCaller {
                 "the robot of this token was deleted: register it again",
             )
         })?;
-        if robot.disabled {
-            return Err(ApiError::new(
-                ErrorCode::Forbidden,
-                format!(
-                    "robot `{}` is disabled: an admin must enable it before it gets jobs",
-                    robot.name
-                ),
-            ));
-        }
         Ok(RobotCaller {
+            disabled: robot.disabled,
             robot_id: robot.id,
             tenant_id: robot.tenant_id,
             name: robot.name,

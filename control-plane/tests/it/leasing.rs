@@ -20,7 +20,8 @@ on_both_backends!(
     business_failures_stop_application_failures_retry_until_dead,
     running_jobs_cancel_through_the_heartbeat,
     parked_robots_wake_on_new_jobs_and_on_shutdown,
-    leased_jobs_carry_the_assets_their_workflow_reads
+    leased_jobs_carry_the_assets_their_workflow_reads,
+    a_disabled_robot_finishes_its_job_but_gets_no_new_one
 );
 
 async fn a_job_is_leased_reported_and_completed(backend: Backend) {
@@ -504,5 +505,37 @@ async fn leased_jobs_carry_the_assets_their_workflow_reads(backend: Backend) {
     start_job(&admin, "greet", json!({})).await;
     let job = lease_now(&r1, 1).await.remove(0);
     assert_eq!(job["assets"], json!({}));
+    server.stop().await;
+}
+
+async fn a_disabled_robot_finishes_its_job_but_gets_no_new_one(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    push(&server, GREET).await;
+    let admin = server.admin();
+    let r1 = robot(&server, "r1", &[]).await;
+    start_job(&admin, "greet", json!({})).await;
+    start_job(&admin, "greet", json!({})).await;
+    let job = lease_now(&r1, 1).await.remove(0);
+    let robots = admin.get("/robots").await.expect(200);
+    let id = robots.as_array().unwrap()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    admin
+        .post(&format!("/robots/{id}/disable"), json!({}))
+        .await
+        .expect(200);
+    let path = format!("/robot/jobs/{}/heartbeat", job["job_id"]);
+    r1.post(&path, json!({"lease_token": job["lease_token"]}))
+        .await
+        .expect(200);
+    complete(&r1, &job, json!({"outcome": "succeeded"}))
+        .await
+        .expect(200);
+    r1.post("/robot/lease", json!({"wait_s": 0, "slots": 1}))
+        .await
+        .expect_error(403, "forbidden");
     server.stop().await;
 }
