@@ -253,6 +253,7 @@ async fn labels_are_respected(backend: Backend) {
 async fn a_lost_lease_goes_to_another_robot(backend: Backend) {
     let Some(server) = TestServer::start_with_config(backend, |c| {
         c.lease_ttl_ms = 1_500;
+        c.heartbeat_interval_ms = 500;
         c.retry_base_ms = 100;
     })
     .await
