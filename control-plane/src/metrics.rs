@@ -81,7 +81,7 @@ impl Metrics {
         let lease_wait = latency_histogram();
         registry.register(
             "lease_wait_seconds",
-            "How long a robot's lease request waited before it got a job",
+            "How long a job waited for a robot: from when it could run (created, or its run_after) to its lease",
             lease_wait.clone(),
         );
         let jobs = Family::<StateLabels, Gauge>::default();
@@ -108,8 +108,8 @@ impl Metrics {
         }
     }
 
-    /// Records how long a lease request waited, from its arrival to the job it got (or
-    /// to its empty answer). The leasing code calls this once per answered lease.
+    /// Records how long a job waited to be leased, from when it could run (created, or
+    /// its `run_after`) to its lease. The leasing code calls this once per leased job.
     pub fn observe_lease_wait(&self, waited: std::time::Duration) {
         self.lease_wait.observe(waited.as_secs_f64());
     }

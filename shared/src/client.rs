@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::api::{ErrorBody, ErrorCode};
 
 pub use jobs::{is_final_job_state, typed_inputs};
-pub use types::{AssetKind, JobFilter, JobPage, NewJob, NewRobotToken};
+pub use types::{AssetKind, BulkJob, JobFilter, JobPage, NewJob, NewRobotToken};
 
 /// Everything that can go wrong talking to the control plane.
 #[derive(Debug, thiserror::Error)]

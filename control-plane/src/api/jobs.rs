@@ -193,25 +193,43 @@ fn announce(state: &AppState, job: &JobRecord) {
     });
 }
 
-/// `POST /api/v1/jobs`.
-pub async fn create(
-    State(state): State<AppState>,
-    caller: Caller,
-    Body(body): Body<CreateJob>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    caller.require(Role::Operator)?;
-    let max_attempts = body.max_attempts.unwrap_or(3);
-    if !(1..=100).contains(&max_attempts) {
-        return Err(ApiError::invalid(format!(
-            "`max_attempts` must be between 1 and 100; got {max_attempts}"
-        )));
+/// The workflow version jobs are made of, with its declared inputs.
+pub(crate) struct Target {
+    workflow: workflows::WorkflowRecord,
+    version_id: String,
+    declared: BTreeMap<String, InputSpec>,
+    secret_inputs: Vec<String>,
+}
+
+impl Target {
+    /// The workflow's id.
+    pub(crate) fn workflow_id(&self) -> &str {
+        &self.workflow.id
     }
-    let labels = clean_labels(body.labels)?;
-    let workflow = workflows::get(&state.db, &caller.tenant_id, &body.workflow)
+
+    /// The workflow's name.
+    pub(crate) fn workflow_name(&self) -> &str {
+        &self.workflow.name
+    }
+
+    /// The version the jobs run.
+    pub(crate) fn version_id(&self) -> &str {
+        &self.version_id
+    }
+}
+
+/// Finds the workflow (by id or name) and the version (default the latest) of the
+/// caller's tenant that new jobs run.
+pub(crate) async fn target(
+    state: &AppState,
+    caller: &Caller,
+    workflow: &str,
+    version: Option<String>,
+) -> ApiResult<Target> {
+    let workflow = workflows::get(&state.db, &caller.tenant_id, workflow)
         .await?
-        .ok_or_else(|| ApiError::not_found("workflow", &body.workflow))?;
-    let version_id = body
-        .version
+        .ok_or_else(|| ApiError::not_found("workflow", workflow))?;
+    let version_id = version
         .or(workflow.latest_version_id.clone())
         .ok_or_else(|| ApiError::not_found("version of workflow", &workflow.name))?;
     let version = workflows::version(&state.db, &caller.tenant_id, &version_id)
@@ -225,37 +243,90 @@ pub async fn create(
         })?;
     let declared: BTreeMap<String, InputSpec> =
         serde_json::from_value(version.inputs.clone()).map_err(ApiError::internal)?;
-    let inputs = check_inputs(&declared, body.inputs)?;
     let secret_inputs = declared
         .iter()
         .filter(|(_, spec)| spec.secret)
         .map(|(name, _)| name.clone())
         .collect();
-    let job = jobs::create(
-        &state.db,
-        &NewJob {
-            tenant_id: caller.tenant_id.clone(),
-            workflow_id: workflow.id.clone(),
-            workflow_name: workflow.name.clone(),
-            version_id: version.id,
-            priority: i64::from(body.priority),
-            labels,
-            inputs,
-            secret_inputs,
-            max_attempts,
-            run_after: body.run_after.map_or_else(now_ms, |t| t.timestamp_millis()),
-            retry_of: None,
-            created_by: caller.actor(),
+    Ok(Target {
+        workflow,
+        version_id: version.id,
+        declared,
+        secret_inputs,
+    })
+}
+
+/// What one job to make says beyond its workflow.
+pub(crate) struct JobSpec {
+    pub inputs: Map<String, Value>,
+    pub priority: i32,
+    pub labels: Vec<String>,
+    pub max_attempts: Option<i64>,
+    pub run_after: Option<DateTime<Utc>>,
+}
+
+/// Checks a job's fields and inputs against the target; the job to store.
+pub(crate) fn new_job(caller: &Caller, target: &Target, spec: JobSpec) -> ApiResult<NewJob> {
+    let max_attempts = spec.max_attempts.unwrap_or(3);
+    if !(1..=100).contains(&max_attempts) {
+        return Err(ApiError::invalid(format!(
+            "`max_attempts` must be between 1 and 100; got {max_attempts}"
+        )));
+    }
+    let labels = clean_labels(spec.labels)?;
+    let inputs = check_inputs(&target.declared, spec.inputs)?;
+    Ok(NewJob {
+        tenant_id: caller.tenant_id.clone(),
+        workflow_id: target.workflow.id.clone(),
+        workflow_name: target.workflow.name.clone(),
+        version_id: target.version_id.clone(),
+        priority: i64::from(spec.priority),
+        labels,
+        inputs,
+        secret_inputs: target.secret_inputs.clone(),
+        max_attempts,
+        run_after: spec.run_after.map_or_else(now_ms, |t| t.timestamp_millis()),
+        retry_of: None,
+        created_by: caller.actor(),
+    })
+}
+
+/// `POST /api/v1/jobs`.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body<CreateJob>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require(Role::Operator)?;
+    // Field checks first, as before: a bad field is a 400 even for an unknown workflow.
+    if let Some(max_attempts) = body.max_attempts
+        && !(1..=100).contains(&max_attempts)
+    {
+        return Err(ApiError::invalid(format!(
+            "`max_attempts` must be between 1 and 100; got {max_attempts}"
+        )));
+    }
+    clean_labels(body.labels.clone())?;
+    let target = target(&state, &caller, &body.workflow, body.version).await?;
+    let new = new_job(
+        &caller,
+        &target,
+        JobSpec {
+            inputs: body.inputs,
+            priority: body.priority,
+            labels: body.labels,
+            max_attempts: body.max_attempts,
+            run_after: body.run_after,
         },
-    )
-    .await?;
+    )?;
+    let job = jobs::create(&state.db, &new).await?;
     audit::record(
         &state.db,
         &caller.tenant_id,
         &caller.actor(),
         "job.create",
         &format!("job:{}", job.id),
-        json!({ "workflow": workflow.name, "version": job.version_id, "priority": job.priority }),
+        json!({ "workflow": target.workflow.name, "version": job.version_id, "priority": job.priority }),
     )
     .await?;
     announce(&state, &job);

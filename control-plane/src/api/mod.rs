@@ -5,6 +5,7 @@ mod assets;
 mod audit;
 mod health;
 pub mod jobs;
+mod jobs_bulk;
 pub mod json;
 pub mod openapi;
 mod query;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/audit", get(audit::list))
         .route("/openapi.json", get(openapi::document))
         .route("/jobs", get(jobs::list).post(jobs::create))
+        .route("/jobs/bulk", post(jobs_bulk::create_bulk))
         .route("/jobs/{id}", get(jobs::get))
         .route("/jobs/{id}/events", get(jobs::events))
         .route("/jobs/{id}/artifacts", get(jobs::artifacts))

@@ -110,8 +110,14 @@ pub struct Claimed {
     pub workflow_name: String,
     /// The version it runs.
     pub version_id: String,
-    priority: i64,
-    run_after: i64,
+    /// Higher runs first.
+    pub priority: i64,
+    /// Not leased before (Unix ms).
+    pub run_after: i64,
+    /// When it was made (Unix ms).
+    pub created_at: i64,
+    /// When this lease was granted (Unix ms).
+    pub leased_at: i64,
 }
 
 /// A pending job a robot could take now or later (to wake a parked robot).
@@ -396,7 +402,7 @@ macro_rules! claim_update {
              lease_expires_at = $2, started_at = COALESCE(started_at, $3) \
              WHERE state = 'pending' AND id IN (",
             $candidates,
-            ") RETURNING id, attempt, lease_token, lease_expires_at, inputs, workflow_id, workflow_name, version_id, priority, run_after"
+            ") RETURNING id, attempt, lease_token, lease_expires_at, inputs, workflow_id, workflow_name, version_id, priority, run_after, created_at"
         )
     };
 }
@@ -414,7 +420,18 @@ pub async fn claim_jobs(
     let now = now_ms();
     let sql = match db {
         Db::Sqlite(_) => claim_update!(claim_candidates!()),
-        Db::Postgres(_) => claim_update!(concat!(claim_candidates!(), " FOR UPDATE SKIP LOCKED")),
+        // The candidates in a materialized CTE, not in `IN (...)`: PostgreSQL may run an
+        // `IN` subquery more than once (when a concurrent claim makes it recheck a row),
+        // and each run can lock other rows, so a robot asking for one job got two.
+        Db::Postgres(_) => concat!(
+            "WITH picked AS MATERIALIZED (",
+            claim_candidates!(),
+            " FOR UPDATE SKIP LOCKED) ",
+            "UPDATE jobs SET state = 'running', robot_id = $1, attempt = attempt + 1, lease_token = lease_token + 1, \
+             lease_expires_at = $2, started_at = COALESCE(started_at, $3) \
+             FROM picked WHERE jobs.id = picked.id AND jobs.state = 'pending' \
+             RETURNING jobs.id, attempt, lease_token, lease_expires_at, inputs, workflow_id, workflow_name, version_id, priority, run_after, created_at"
+        ),
     };
     let mut claimed: Vec<Claimed> = on_db!(db, pool => sqlx::query(sql)
         .bind(robot_id)
@@ -438,6 +455,8 @@ pub async fn claim_jobs(
                 version_id: row.try_get("version_id")?,
                 priority: row.try_get("priority")?,
                 run_after: row.try_get("run_after")?,
+                created_at: row.try_get("created_at")?,
+                leased_at: now,
             })
         })
         .collect::<Result<_, sqlx::Error>>()?);

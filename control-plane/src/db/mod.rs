@@ -7,6 +7,7 @@ pub mod assets;
 pub mod audit;
 pub mod job_events;
 pub mod jobs;
+pub mod jobs_bulk;
 pub mod metrics;
 pub mod robots;
 pub mod robots_admin;

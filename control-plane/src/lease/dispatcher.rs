@@ -124,6 +124,70 @@ impl Dispatcher {
         }
     }
 
+    /// Announces many jobs at once (a bulk enqueue): wakes at most one parked robot per
+    /// job, and stops looking for a kind of job (tenant and labels) as soon as no parked
+    /// robot takes one, so a thousand jobs cost a thousand wake-ups at most, not a
+    /// thousand scans of every parked robot. Later jobs get one timer per distinct time.
+    pub fn jobs_ready(self: &Arc<Self>, jobs: Vec<JobReady>) {
+        let now = crate::db::now_ms();
+        let (due, later): (Vec<JobReady>, Vec<JobReady>) =
+            jobs.into_iter().partition(|job| job.run_after <= now);
+        self.wake_many(due);
+        let mut by_time: std::collections::BTreeMap<i64, Vec<JobReady>> = Default::default();
+        for job in later {
+            by_time.entry(job.run_after).or_default().push(job);
+        }
+        for (run_after, jobs) in by_time {
+            if let Ok(delay) = u64::try_from(run_after - now)
+                && Duration::from_millis(delay) <= MAX_SCHEDULED
+            {
+                let dispatcher = Arc::clone(self);
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(delay)).await;
+                    dispatcher.wake_many(jobs);
+                });
+            }
+        }
+    }
+
+    fn wake_many(&self, jobs: Vec<JobReady>) {
+        // Once no robot here wants a kind of job (tenant and labels), the rest of that
+        // kind skip the scan; with replicas, they are announced to the others instead.
+        let mut unwanted: Vec<(String, Vec<String>)> = Vec::new();
+        let mut elsewhere = Vec::new();
+        for job in jobs {
+            let kind = (job.tenant_id.clone(), job.labels.clone());
+            if unwanted.contains(&kind) {
+                elsewhere.push(job);
+                continue;
+            }
+            if !self.wake_local(job.clone()) {
+                unwanted.push(kind);
+                elsewhere.push(job);
+            }
+        }
+        if elsewhere.is_empty() || !self.fanout.is_shared() {
+            return;
+        }
+        let fanout = self.fanout.clone();
+        tokio::spawn(async move {
+            for JobReady {
+                tenant_id,
+                labels,
+                run_after,
+            } in elsewhere
+            {
+                fanout
+                    .publish(Signal::JobReady {
+                        tenant_id,
+                        labels,
+                        run_after,
+                    })
+                    .await;
+            }
+        });
+    }
+
     /// Wakes the longest-parked robot here that may take the job; false when none.
     pub fn wake_local(&self, ready: JobReady) -> bool {
         let mut ready = ready;

@@ -110,6 +110,12 @@ async fn claim(state: &AppState, robot: &RobotCaller, slots: u32) -> ApiResult<V
                 .filter(|(name, _)| wanted.contains(name))
                 .collect()
         };
+        // How long the job waited for a robot: from when it could first run (made, or
+        // its `run_after`) to this lease. A retried job counts from its retry time.
+        let waited = job.leased_at - job.created_at.max(job.run_after);
+        state
+            .metrics
+            .observe_lease_wait(Duration::from_millis(u64::try_from(waited).unwrap_or(0)));
         tracing::info!(job.id = job.id, job.attempt = job.attempt, robot.id = %robot.robot_id, "Job leased.");
         leased.push(LeasedJob {
             job_id: job.id,

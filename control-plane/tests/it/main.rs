@@ -10,6 +10,7 @@ mod auth_matrix;
 mod common;
 mod fanout;
 mod jobs;
+mod jobs_bulk;
 mod leasing;
 mod ops;
 mod replicas;

@@ -1,14 +1,18 @@
 //! Operations: `/metrics`, `/readyz`, and the OpenAPI document.
 
-use serde_json::Value;
+use std::time::Duration;
+
+use serde_json::{Value, json};
 
 use crate::common::{Backend, TestServer};
 use crate::on_both_backends;
+use crate::robot_api::{GREET, lease_now, push, robot, start_job};
 use crate::robots_admin::insert_job;
 use crate::tokens::{default_tenant, insert_robot, open_db};
 
 on_both_backends!(
     metrics_count_jobs_robots_and_requests_by_route,
+    lease_wait_is_observed_per_leased_job,
     the_openapi_document_lists_every_endpoint
 );
 
@@ -83,6 +87,57 @@ async fn metrics_count_jobs_robots_and_requests_by_route(backend: Backend) {
     );
     assert!(!text.contains("/robots/one"));
     assert!(text.contains("alq_lease_wait_seconds_count 0"), "{text}");
+    server.stop().await;
+}
+
+async fn metrics_text(server: &TestServer) -> String {
+    reqwest::get(format!("{}/metrics", server.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn lease_wait_is_observed_per_leased_job(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    push(&server, GREET).await;
+    let admin = server.admin();
+    let r1 = robot(&server, "r1", &[]).await;
+    start_job(&admin, "greet", json!({})).await;
+    // Due since 2020, but made now: it waits from its creation, not for years.
+    start_job(
+        &admin,
+        "greet",
+        json!({"run_after": "2020-01-01T00:00:00Z"}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(lease_now(&r1, 5).await.len(), 2);
+    let text = metrics_text(&server).await;
+    assert_eq!(
+        sample(&text, "alq_lease_wait_seconds_count"),
+        Some(2.0),
+        "{text}"
+    );
+    let sum = sample(&text, "alq_lease_wait_seconds_sum").unwrap();
+    assert!(
+        (0.6..20.0).contains(&sum),
+        "two jobs waited about 0.3 s each: {sum}"
+    );
+    // Under 1 s: in the bucket of about 1 s, not in the smaller ones.
+    assert_eq!(
+        sample(&text, r#"alq_lease_wait_seconds_bucket{le="0.256"}"#),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, r#"alq_lease_wait_seconds_bucket{le="32.768"}"#),
+        Some(2.0),
+        "{text}"
+    );
     server.stop().await;
 }
 

@@ -3,7 +3,9 @@
 use reqwest::Method;
 use serde_json::Value;
 
-use super::{AssetKind, Client, ClientError, JobFilter, JobPage, NewJob, NewRobotToken, decode};
+use super::{
+    AssetKind, BulkJob, Client, ClientError, JobFilter, JobPage, NewJob, NewRobotToken, decode,
+};
 
 impl Client {
     // --- tenants ---
@@ -123,6 +125,23 @@ impl Client {
     /// `POST /jobs`: the new job.
     pub async fn create_job(&self, new: &NewJob) -> Result<Value, ClientError> {
         self.post(&["jobs"], new).await
+    }
+
+    /// `POST /jobs/bulk`: up to 1,000 jobs of one workflow (version: none for the
+    /// latest) in one transaction; their ids, in order.
+    pub async fn create_jobs(
+        &self,
+        workflow: &str,
+        version: Option<&str>,
+        jobs: &[BulkJob],
+    ) -> Result<Vec<i64>, ClientError> {
+        #[derive(serde::Deserialize)]
+        struct Created {
+            ids: Vec<i64>,
+        }
+        let body = serde_json::json!({ "workflow": workflow, "version": version, "jobs": jobs });
+        let created: Created = self.post(&["jobs", "bulk"], &body).await?;
+        Ok(created.ids)
     }
 
     /// `GET /jobs` with filters: one page.

@@ -40,6 +40,25 @@ pub struct NewJob {
     pub run_after: Option<String>,
 }
 
+/// One job of `POST /jobs/bulk`: a [`NewJob`] without the workflow, which the batch
+/// names once.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BulkJob {
+    /// The inputs, checked by the server against the workflow's declared inputs.
+    pub inputs: Map<String, Value>,
+    /// Higher runs first.
+    pub priority: i64,
+    /// Labels a robot must have to run the job.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+    /// How many attempts before the job is `dead`; none for the server's default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+    /// Not before this time (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_after: Option<String>,
+}
+
 /// Filters of `GET /jobs`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct JobFilter {
