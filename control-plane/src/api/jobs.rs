@@ -292,6 +292,7 @@ pub(crate) fn new_job(caller: &Caller, target: &Target, spec: JobSpec) -> ApiRes
 }
 
 /// `POST /api/v1/jobs`.
+#[utoipa::path(operation_id = "jobs_create", post, path = "/api/v1/jobs", tag = "jobs", request_body(content = Object, description = "`{workflow, version?, inputs, priority, labels, max_attempts, run_after?}`"), responses((status = 201, description = "The job", body = Object), (status = 422, description = "The inputs do not fit the workflow (`invalid_inputs`)", body = super::openapi::ErrorSchema), super::openapi::Errors))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -355,6 +356,7 @@ fn query<T>(query: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
 
 /// `GET /api/v1/jobs`: newest first, `limit` (default 50, at most 500) per page;
 /// `next_cursor` fetches the next page.
+#[utoipa::path(operation_id = "jobs_list", get, path = "/api/v1/jobs", tag = "jobs", params(("state" = Option<String>, Query), ("workflow" = Option<String>, Query), ("robot" = Option<String>, Query), ("since" = Option<String>, Query, description = "RFC 3339"), ("until" = Option<String>, Query, description = "RFC 3339"), ("limit" = Option<i64>, Query, description = "1 to 500, default 50"), ("cursor" = Option<String>, Query)), responses((status = 200, description = "`{items, next_cursor}`, newest first", body = Object), super::openapi::Errors))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -421,6 +423,7 @@ pub async fn list(
 }
 
 /// `GET /api/v1/jobs/{id}`.
+#[utoipa::path(operation_id = "jobs_get", get, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = i64, Path)), responses((status = 200, description = "The job", body = Object), super::openapi::Errors))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -432,6 +435,7 @@ pub async fn get(
 
 /// `GET /api/v1/jobs/{id}/events?after=ID`: the step events after the event `after`
 /// (their `id`, growing across attempts), oldest first.
+#[utoipa::path(operation_id = "jobs_events", get, path = "/api/v1/jobs/{id}/events", tag = "jobs", params(("id" = i64, Path), ("after" = Option<i64>, Query, description = "An event id"), ("limit" = Option<i64>, Query)), responses((status = 200, description = "`{items: [{id, attempt, seq, event, received_at}]}`", body = Object), super::openapi::Errors))]
 pub async fn events(
     State(state): State<AppState>,
     caller: Caller,
@@ -458,6 +462,7 @@ pub async fn events(
 }
 
 /// `GET /api/v1/jobs/{id}/artifacts`.
+#[utoipa::path(operation_id = "jobs_artifacts", get, path = "/api/v1/jobs/{id}/artifacts", tag = "jobs", params(("id" = i64, Path)), responses((status = 200, description = "The job's artifacts", body = Object), super::openapi::Errors))]
 pub async fn artifacts(
     State(state): State<AppState>,
     caller: Caller,
@@ -474,6 +479,7 @@ pub async fn artifacts(
 }
 
 /// `GET /api/v1/jobs/{id}/artifacts/{sha256}`: the bytes, with their content type.
+#[utoipa::path(operation_id = "jobs_artifact", get, path = "/api/v1/jobs/{id}/artifacts/{sha256}", tag = "jobs", params(("id" = i64, Path), ("sha256" = String, Path)), responses((status = 200, description = "The bytes, with their content type"), super::openapi::Errors))]
 pub async fn artifact(
     State(state): State<AppState>,
     caller: Caller,
@@ -497,6 +503,7 @@ pub async fn artifact(
 
 /// `POST /api/v1/jobs/{id}/cancel`: a pending job is cancelled at once; a running one
 /// is asked to stop (its robot learns it from its next heartbeat); a finished one is 409.
+#[utoipa::path(operation_id = "jobs_cancel", post, path = "/api/v1/jobs/{id}/cancel", tag = "jobs", params(("id" = i64, Path)), responses((status = 200, description = "The job: cancelled, or running with cancel_requested", body = Object), (status = 409, description = "The job has ended", body = super::openapi::ErrorSchema), super::openapi::Errors))]
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
@@ -542,6 +549,7 @@ pub async fn cancel(
 
 /// `POST /api/v1/jobs/{id}/retry`: a failed, dead or cancelled job runs again as a new
 /// job (`retry_of` is the old one) with the same version, inputs, priority and labels.
+#[utoipa::path(operation_id = "jobs_retry", post, path = "/api/v1/jobs/{id}/retry", tag = "jobs", params(("id" = i64, Path)), responses((status = 201, description = "A new job with `retry_of`", body = Object), (status = 409, description = "The job is not failed, dead or cancelled", body = super::openapi::ErrorSchema), super::openapi::Errors))]
 pub async fn retry(
     State(state): State<AppState>,
     caller: Caller,

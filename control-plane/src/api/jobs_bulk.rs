@@ -55,6 +55,7 @@ pub struct BulkItem {
 }
 
 /// `POST /api/v1/jobs/bulk`: 201 `{ids}` in the order of `jobs`.
+#[utoipa::path(operation_id = "jobs_create_bulk", post, path = "/api/v1/jobs/bulk", tag = "jobs", request_body(content = Object, description = "`{workflow, version?, jobs: [{inputs, priority?, labels?, max_attempts?, run_after?}]}` (1 to 1,000)"), responses((status = 201, description = "`{ids}`", body = Object), (status = 422, description = "An item does not fit (its index is named)", body = super::openapi::ErrorSchema), super::openapi::Errors))]
 pub async fn create_bulk(
     State(state): State<AppState>,
     caller: Caller,

@@ -53,6 +53,7 @@ async fn leased_job(
 }
 
 /// `POST /robot/jobs/{id}/heartbeat`: extends the lease; says whether to cancel.
+#[utoipa::path(operation_id = "robot_heartbeat", post, path = "/api/v1/robot/jobs/{id}/heartbeat", tag = "robot", params(("id" = i64, Path)), request_body(content = Object, description = "`{lease_token}`"), responses((status = 200, description = "`{lease_expires_at, cancel}`", body = Object), (status = 409, description = "Stale lease token (`stale_lease`)", body = super::super::api::openapi::ErrorSchema), super::super::api::openapi::Errors))]
 pub async fn heartbeat(
     State(state): State<AppState>,
     robot: RobotCaller,
@@ -86,6 +87,7 @@ pub async fn heartbeat(
 
 /// `POST /robot/jobs/{id}/events`: stores a batch of numbered events; numbers seen
 /// before are ignored, so a replayed batch is harmless.
+#[utoipa::path(operation_id = "robot_events", post, path = "/api/v1/robot/jobs/{id}/events", tag = "robot", params(("id" = i64, Path)), request_body(content = Object, description = "`{lease_token, events: [{seq, event}]}`"), responses((status = 200, description = "`{accepted}`", body = Object), (status = 409, description = "Stale lease token", body = super::super::api::openapi::ErrorSchema), super::super::api::openapi::Errors))]
 pub async fn events(
     State(state): State<AppState>,
     robot: RobotCaller,
@@ -114,6 +116,7 @@ pub async fn events(
 
 /// `PUT /robot/jobs/{id}/artifacts/{sha256}`: the body is the artifact; its
 /// `Content-Type` is kept, `X-Alq-Name` names it, `X-Alq-Lease-Token` fences it.
+#[utoipa::path(operation_id = "robot_artifact", put, path = "/api/v1/robot/jobs/{id}/artifacts/{sha256}", tag = "robot", params(("id" = i64, Path), ("sha256" = String, Path), ("X-Alq-Lease-Token" = i64, Header), ("X-Alq-Name" = Option<String>, Header)), request_body(content = Vec<u8>, content_type = "application/octet-stream"), responses((status = 204, description = "Stored (or already there)"), (status = 409, description = "Stale lease token", body = super::super::api::openapi::ErrorSchema), super::super::api::openapi::Errors))]
 pub async fn upload_artifact(
     State(state): State<AppState>,
     robot: RobotCaller,
@@ -184,6 +187,7 @@ pub async fn upload_artifact(
 /// `POST /robot/jobs/{id}/complete`: ends the attempt. A replay of the completion that
 /// ended it (same token, same outcome) is answered 200 again; any other call with a
 /// stale token is 409 and changes nothing.
+#[utoipa::path(operation_id = "robot_complete", post, path = "/api/v1/robot/jobs/{id}/complete", tag = "robot", params(("id" = i64, Path)), request_body(content = Object, description = "`{lease_token, outcome, outputs, error?}`"), responses((status = 200, description = "`{state}`", body = Object), (status = 409, description = "Stale lease token", body = super::super::api::openapi::ErrorSchema), super::super::api::openapi::Errors))]
 pub async fn complete(
     State(state): State<AppState>,
     robot: RobotCaller,

@@ -21,6 +21,7 @@ const MAX_SLOTS: u32 = 100;
 /// Claims the best jobs the robot may run; when there are none, parks the request
 /// (no database work) until a job it can take appears, `wait_s` passes (204) or the
 /// server stops (204).
+#[utoipa::path(operation_id = "robot_lease", post, path = "/api/v1/robot/lease", tag = "robot", request_body(content = Object, description = "`{wait_s, slots}`"), responses((status = 200, description = "`{jobs: [{job_id, attempt, lease_token, lease_expires_at, inputs, assets, workflow}]}`", body = Object), (status = 204, description = "No job within `wait_s`"), super::super::api::openapi::Errors))]
 pub async fn lease(
     State(state): State<AppState>,
     robot: RobotCaller,

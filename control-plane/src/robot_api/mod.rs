@@ -2,9 +2,9 @@
 //! with the robot's own token, lease long-polls and the calls about leased jobs
 //! (heartbeat, events, artifacts, complete), each fenced by the job's lease token.
 
-mod jobs;
-mod lease;
-mod register;
+pub(crate) mod jobs;
+pub(crate) mod lease;
+pub(crate) mod register;
 
 use alq_shared::api::ErrorCode;
 use axum::Router;

@@ -31,6 +31,7 @@ impl axum::extract::FromRequestParts<AppState> for RegistrationToken {
 
 /// Registers a robot. A robot registering again under its name (a reinstalled machine)
 /// keeps its id, gets a new token, and its old tokens stop working.
+#[utoipa::path(operation_id = "robot_register", post, path = "/api/v1/robots/register", tag = "robot", request_body(content = Object, description = "`{name, hostname, os, arch, version, labels, browsers}` with a registration token"), responses((status = 201, description = "`{robot_id, token, labels, lease_wait_s, heartbeat_interval_ms, lease_ttl_ms}`", body = Object), super::super::api::openapi::Errors))]
 pub async fn register(
     State(state): State<AppState>,
     RegistrationToken(token): RegistrationToken,
