@@ -74,21 +74,11 @@ pub struct EventsQuery {
     limit: Option<i64>,
 }
 
-/// Trims, checks, sorts and dedups labels.
+/// Trims, checks, sorts and dedups labels, by the one rule registration tokens, robots
+/// and jobs share (so a job never needs a label no robot can be given).
 pub(crate) fn clean_labels(labels: impl IntoIterator<Item = String>) -> ApiResult<Vec<String>> {
-    let mut clean = Vec::new();
-    for label in labels {
-        let label = label.trim();
-        if label.is_empty() || label.len() > 100 || label.chars().any(char::is_control) {
-            return Err(ApiError::invalid(format!(
-                "label `{label}` is not valid: labels are 1 to 100 printable characters"
-            )));
-        }
-        clean.push(label.to_owned());
-    }
-    clean.sort();
-    clean.dedup();
-    Ok(clean)
+    let trimmed: Vec<String> = labels.into_iter().map(|l| l.trim().to_owned()).collect();
+    super::tokens::check_labels(&trimmed)
 }
 
 fn time(ms: Option<i64>) -> Value {
