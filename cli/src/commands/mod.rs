@@ -8,6 +8,7 @@ mod output;
 mod progress;
 mod remote;
 pub mod robot;
+mod robot_agent;
 pub mod run;
 pub mod schema;
 pub mod server;

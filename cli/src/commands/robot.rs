@@ -1,5 +1,6 @@
 //! `alq robot list` and `alq robot token create|list|revoke` (the tokens robots
-//! register with).
+//! register with), and this machine as a robot: `register`, `run`, `status`,
+//! `install|uninstall|start|stop`.
 
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use serde_json::json;
 
 use super::output::{self, Column};
 use super::remote::{self, Outcome, Remote};
+use super::robot_agent as agent;
 
 /// Options of `alq robot`.
 #[derive(clap::Args)]
@@ -25,7 +27,57 @@ enum Command {
     /// Registration tokens: what a robot needs to join this control plane.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Register this machine as a robot (with --url and a registration --token).
+    Register {
+        /// The robot's name [default: the host name].
+        #[arg(long)]
+        name: Option<String>,
+        /// Labels of this robot (comma-separated), on top of the token's.
+        #[arg(long, value_delimiter = ',')]
+        labels: Vec<String>,
+        /// Allow plain http:// to a host other than this machine.
+        #[arg(long)]
+        insecure_http: bool,
+    },
+    /// Run the robot in the foreground: lease jobs and run them until Ctrl-C / SIGTERM.
+    #[command(after_help = RUN_EXIT_CODES)]
+    Run(RunArgs),
+    /// Show this robot's identity, whether its server answers, and its current jobs.
+    Status,
+    /// Install the robot as a service (systemd), enabled and started.
+    Install(ServiceArgs),
+    /// Stop and remove the robot's service.
+    Uninstall(ServiceArgs),
+    /// Start the installed service.
+    Start(ServiceArgs),
+    /// Stop the installed service.
+    Stop(ServiceArgs),
 }
+
+/// Options of `alq robot run`.
+#[derive(clap::Args)]
+struct RunArgs {
+    /// How many jobs to run at once (one browser each).
+    #[arg(long, env = "ALQ_ROBOT_SLOTS", default_value_t = 1)]
+    slots: u32,
+    /// On stop, how long running jobs may go on before they are cancelled, e.g. 60s.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    grace: Duration,
+    /// WebDriver URL for every job [default: a chromedriver the robot starts].
+    #[arg(long, env = "ALQ_WEBDRIVER_URL")]
+    webdriver_url: Option<String>,
+}
+
+/// Options of the service commands.
+#[derive(clap::Args)]
+struct ServiceArgs {
+    /// A per-user unit instead of a system-wide one.
+    #[arg(long)]
+    user: bool,
+}
+
+const RUN_EXIT_CODES: &str = "Exit codes: 0 stopped on request; 1 the server refused the \
+robot's token (register again); 2 not registered, or a bad flag.";
 
 #[derive(clap::Subcommand)]
 enum TokenCommand {
@@ -75,7 +127,20 @@ const TOKEN_COLUMNS: &[Column] = &[
 
 /// Runs the subcommand; exit codes as for every server command.
 pub fn run(args: Args) -> u8 {
-    remote::exec(exec(args))
+    match args.command {
+        Command::Run(run) => agent::run(run.slots, run.grace, run.webdriver_url),
+        Command::Install(a) => agent::service(agent::Service::Install, a.user),
+        Command::Uninstall(a) => agent::service(agent::Service::Uninstall, a.user),
+        Command::Start(a) => agent::service(agent::Service::Start, a.user),
+        Command::Stop(a) => agent::service(agent::Service::Stop, a.user),
+        Command::Status => remote::exec(agent::status(args.remote.json)),
+        Command::Register {
+            name,
+            labels,
+            insecure_http,
+        } => remote::exec(agent::register(&args.remote, name, labels, insecure_http)),
+        _ => remote::exec(exec(args)),
+    }
 }
 
 async fn exec(args: Args) -> Outcome {
@@ -111,6 +176,13 @@ async fn exec(args: Args) -> Outcome {
         Command::Token(TokenCommand::List) => {
             output::list(json, &client.list_robot_tokens().await?, TOKEN_COLUMNS)
         }
+        Command::Register { .. }
+        | Command::Run(_)
+        | Command::Status
+        | Command::Install(_)
+        | Command::Uninstall(_)
+        | Command::Start(_)
+        | Command::Stop(_) => unreachable!("handled in run()"),
         Command::Token(TokenCommand::Revoke { id }) => {
             client.revoke_robot_token(&id).await?;
             if json {

@@ -8,6 +8,7 @@ mod engine;
 mod examples;
 mod job;
 mod login;
+mod robot_agent;
 mod server;
 mod site;
 mod tenant;

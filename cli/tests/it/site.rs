@@ -15,6 +15,11 @@ const FORM: &str = r#"<!doctype html><html><head><title>Form</title></head><body
 <tbody><tr><td>Apple</td><td>3</td></tr><tr><td>Pear</td><td>5</td></tr></tbody></table>
 </body></html>"#;
 
+/// A page whose `#late` paragraph appears 1.5 s after it loads: a slow step.
+const LATE: &str = r#"<!doctype html><html><body><h1>Slow</h1>
+<script>setTimeout(() => { const p = document.createElement('p'); p.id = 'late'; p.textContent = 'late'; document.body.appendChild(p); }, 1500);</script>
+</body></html>"#;
+
 /// Serves the site on a free loopback port until the test process ends.
 pub fn serve() -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -26,7 +31,9 @@ pub fn serve() -> SocketAddr {
             .build()
             .expect("runtime");
         runtime.block_on(async move {
-            let app = Router::new().route("/form", get(|| async { Html(FORM) }));
+            let app = Router::new()
+                .route("/form", get(|| async { Html(FORM) }))
+                .route("/late", get(|| async { Html(LATE) }));
             let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
             axum::serve(listener, app).await.expect("serve");
         });

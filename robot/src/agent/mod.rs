@@ -1,4 +1,225 @@
 //! The robot agent: registers with a control plane, leases jobs, runs them with the
 //! engine, and reports every step. Its on-disk spool keeps reports across outages.
 
+pub mod backoff;
+pub mod http;
+pub mod identity;
+mod job;
+mod register;
+mod sender;
 pub mod spool;
+pub mod state;
+mod supervise;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+pub use identity::{Identity, robot_dir};
+pub use register::{Registration, register};
+
+use backoff::{Backoff, jitter};
+use http::{CallError, RobotClient, SetupError};
+use spool::Spool;
+use state::Jobs;
+
+/// Everything that stops the agent or a registration.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// No folder for the robot's files.
+    #[error("cannot find a configuration folder for the robot: set ALQ_ROBOT_DIR")]
+    NoRobotDir,
+    /// No identity yet.
+    #[error(
+        "this machine is not registered as a robot ({} is missing): run `alq robot register --url URL --token REGISTRATION_TOKEN` first",
+        .0.display()
+    )]
+    NotRegistered(PathBuf),
+    /// A file of the robot folder.
+    #[error("cannot use {}: {source}", .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The URL or the CA certificate.
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    /// Plain HTTP to another machine.
+    #[error(
+        "refusing plain http:// to {0}: the robot's token would cross the network unencrypted. Use https://, or pass --insecure-http if this network is trusted"
+    )]
+    InsecureHttp(String),
+    /// The registration token was refused.
+    #[error(
+        "the server refused the registration token ({0}): it is wrong, expired, revoked or used; ask an admin for a new one (`alq robot token create`)"
+    )]
+    BadRegistrationToken(String),
+    /// The robot's own token was refused (deleted, disabled or re-registered elsewhere).
+    #[error("the server refused this robot's token ({0}): register the robot again")]
+    Rejected(String),
+    /// A call failed.
+    #[error(transparent)]
+    Call(#[from] CallError),
+}
+
+impl AgentError {
+    /// Whether the server could not be reached at all (connection or TLS).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            AgentError::Call(CallError::Connect { .. } | CallError::Tls { .. })
+        )
+    }
+}
+
+/// How to run the agent.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// The robot folder: identity, spool, job folders, state file.
+    pub dir: PathBuf,
+    /// How many jobs at once (one browser each).
+    pub slots: u32,
+    /// How long running jobs may go on after a stop request before they are cancelled.
+    pub grace: Duration,
+    /// Overrides every workflow's WebDriver URL.
+    pub webdriver_url: Option<String>,
+}
+
+/// What every job's supervisor shares.
+#[derive(Clone)]
+struct Shared {
+    client: RobotClient,
+    identity: Arc<Identity>,
+    config: Arc<AgentConfig>,
+    spool: Spool,
+    jobs: Jobs,
+    wake: Arc<Notify>,
+    /// Cancelled when the grace period ends: every job's cancel token is its child.
+    stop_jobs: CancellationToken,
+}
+
+/// Runs the agent until `shutdown`, then lets running jobs finish within the grace
+/// period, cancels the rest, and flushes the spool. Fails only when it cannot start or
+/// the server refuses the robot's token.
+pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<(), AgentError> {
+    let identity = Identity::load(&config.dir)?;
+    let client = RobotClient::new(&identity.url, &identity.token, identity.ca_cert.as_deref())?;
+    let spool_dir = config.dir.join("spool");
+    let spool = Spool::open(&spool_dir).map_err(|source| AgentError::Io {
+        path: spool_dir,
+        source,
+    })?;
+    let slots = config.slots.max(1);
+    let jobs = Jobs::new(&config.dir, slots);
+    let shared = Shared {
+        client: client.clone(),
+        identity: Arc::new(identity),
+        config: Arc::new(config),
+        spool: spool.clone(),
+        jobs: jobs.clone(),
+        wake: Arc::new(Notify::new()),
+        stop_jobs: CancellationToken::new(),
+    };
+    let stop_sender = CancellationToken::new();
+    let sender = tokio::spawn(sender::run(
+        client.clone(),
+        spool.clone(),
+        jobs.clone(),
+        shared.wake.clone(),
+        stop_sender.clone(),
+    ));
+    tracing::info!(robot.id = %shared.identity.robot_id, robot.name = %shared.identity.name, url = %shared.identity.url, slots, "Robot started; waiting for jobs.");
+
+    let mut running = JoinSet::new();
+    let result = lease_loop(&shared, slots, &mut running, &shutdown).await;
+
+    if !running.is_empty() {
+        tracing::info!(
+            jobs = running.len(),
+            grace_s = shared.config.grace.as_secs(),
+            "Stopping: no new jobs; waiting for the running ones."
+        );
+        let grace = tokio::time::sleep(shared.config.grace);
+        tokio::pin!(grace);
+        loop {
+            tokio::select! {
+                next = running.join_next() => if next.is_none() { break },
+                () = &mut grace, if !shared.stop_jobs.is_cancelled() => {
+                    tracing::warn!(jobs = running.len(), "Grace period over: stopping the running jobs.");
+                    shared.stop_jobs.cancel();
+                }
+            }
+        }
+    }
+    // Flush what the spool holds, for a little while: what is left is sent next start.
+    let flush_until = tokio::time::Instant::now() + Duration::from_secs(10);
+    while spool.jobs().is_ok_and(|j| !j.is_empty()) && tokio::time::Instant::now() < flush_until {
+        if sender::drain(&client, &spool, &jobs).await.is_err() {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    stop_sender.cancel();
+    let _ = sender.await;
+    jobs.clear();
+    tracing::info!("Robot stopped.");
+    result
+}
+
+async fn lease_loop(
+    shared: &Shared,
+    slots: u32,
+    running: &mut JoinSet<()>,
+    shutdown: &CancellationToken,
+) -> Result<(), AgentError> {
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(60));
+    let wait_s = shared.identity.lease_wait_s;
+    loop {
+        while running.try_join_next().is_some() {}
+        let free = slots.saturating_sub(u32::try_from(running.len()).unwrap_or(u32::MAX));
+        if free == 0 {
+            tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                _ = running.join_next() => continue,
+            }
+        }
+        let answer = tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            answer = shared.client.lease(wait_s, free) => answer,
+        };
+        let pause = match answer {
+            Ok(Some(leased)) => {
+                backoff.reset();
+                for job in leased.jobs {
+                    running.spawn(supervise::supervise(job, shared.clone()));
+                }
+                Duration::ZERO
+            }
+            // Nothing came: poll again soon, spread out so robots do not move in step.
+            Ok(None) => {
+                backoff.reset();
+                jitter(Duration::from_millis(250))
+            }
+            Err(e) if matches!(e.status(), Some(401 | 403)) => {
+                tracing::error!(error = %e, "The server refused this robot's token.");
+                return Err(AgentError::Rejected(e.to_string()));
+            }
+            Err(e) => {
+                let wait = backoff.next(e.retry_after());
+                tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "Cannot lease jobs.");
+                wait
+            }
+        };
+        if !pause.is_zero() {
+            tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+}

@@ -55,6 +55,22 @@ impl Spool {
         self.dir.join(job.to_string())
     }
 
+    /// Records the lease token the job's reports are sent with (kept across restarts).
+    pub fn set_lease(&self, job: i64, lease_token: i64) -> io::Result<()> {
+        let dir = self.job_dir(job);
+        std::fs::create_dir_all(&dir)?;
+        write_atomic(&dir.join("lease"), lease_token.to_string().as_bytes())
+    }
+
+    /// The lease token of a job's reports, when recorded.
+    pub fn lease(&self, job: i64) -> Option<i64> {
+        std::fs::read_to_string(self.job_dir(job).join("lease"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
     /// Stores step event `seq` of a job.
     pub fn push_event(&self, job: i64, seq: u64, event: &Value) -> io::Result<()> {
         let dir = self.job_dir(job).join("events");
@@ -229,7 +245,10 @@ mod tests {
         spool.ack_artifact(1, "abc").unwrap();
         assert!(spool.is_drained(1).unwrap());
         spool.push_event(1, 1, &json!(1)).unwrap();
+        spool.set_lease(1, 42).unwrap();
+        assert_eq!(spool.lease(1), Some(42));
         spool.forget(1).unwrap();
+        assert_eq!(spool.lease(1), None);
         assert!(spool.jobs().unwrap().is_empty());
     }
 }

@@ -49,18 +49,26 @@ impl Server {
 
     /// Over HTTPS with a self-signed certificate for `localhost`; returns its PEM file.
     pub fn start_tls() -> (Server, PathBuf) {
+        Self::start_tls_changed(|_| {})
+    }
+
+    /// Over HTTPS, with settings changed.
+    pub fn start_tls_changed(
+        change: impl FnOnce(&mut alq_control_plane::Config),
+    ) -> (Server, PathBuf) {
         let data = tempfile::tempdir().expect("temp dir");
         let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("cert");
         let cert_file = data.path().join("cert.pem");
         let key_file = data.path().join("key.pem");
         std::fs::write(&cert_file, cert.cert.pem()).expect("write cert");
         std::fs::write(&key_file, cert.signing_key.serialize_pem()).expect("write key");
-        let config = alq_control_plane::Config {
+        let mut config = alq_control_plane::Config {
             data_dir: Some(data.path().join("data")),
             tls_cert: Some(cert_file.clone()),
             tls_key: Some(key_file),
             ..alq_control_plane::Config::default()
         };
+        change(&mut config);
         (Self::start_with(config, data, "https"), cert_file)
     }
 

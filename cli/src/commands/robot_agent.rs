@@ -1,0 +1,250 @@
+//! This machine as a robot: `alq robot register|run|status|install|uninstall|start|stop`,
+//! thin wrappers over `alq_robot::agent` and `alq_robot::service`.
+
+use std::time::Duration;
+
+use alq_robot::agent::{self, AgentConfig, AgentError, Identity, Registration};
+use alq_robot::service::systemd::{self, Scope};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use super::remote::{Failure, Outcome, Remote};
+use super::{EXIT_FAILED, EXIT_UNREACHABLE, EXIT_USAGE};
+
+fn failure(error: AgentError) -> Failure {
+    let code = match &error {
+        e if e.is_unreachable() => EXIT_UNREACHABLE,
+        AgentError::BadRegistrationToken(_) | AgentError::Rejected(_) | AgentError::Call(_) => {
+            EXIT_FAILED
+        }
+        _ => EXIT_USAGE,
+    };
+    Failure {
+        code,
+        message: error.to_string(),
+    }
+}
+
+fn robot_dir() -> Result<std::path::PathBuf, Failure> {
+    agent::robot_dir().map_err(failure)
+}
+
+/// `alq robot register`.
+pub async fn register(
+    remote: &Remote,
+    name: Option<String>,
+    labels: Vec<String>,
+    insecure_http: bool,
+) -> Outcome {
+    let (Some(url), Some(token)) = (remote.url.clone(), remote.token.clone()) else {
+        return Err(Failure::usage(
+            "give the server with --url URL and a registration token with --token alq_reg_... \
+             (create one with `alq robot token create`)",
+        ));
+    };
+    let dir = robot_dir()?;
+    let identity = agent::register(
+        &dir,
+        &Registration {
+            url,
+            token,
+            name,
+            labels: labels.into_iter().filter(|l| !l.is_empty()).collect(),
+            ca_cert: remote.ca_cert.clone(),
+            insecure_http,
+        },
+    )
+    .await
+    .map_err(failure)?;
+    if remote.json {
+        println!(
+            "{}",
+            json!({ "robot_id": identity.robot_id, "name": identity.name, "labels": identity.labels, "url": identity.url, "dir": dir })
+        );
+    } else {
+        println!(
+            "Registered robot {} ({}) with {}; identity stored in {}.\nRun it with `alq robot run`, or as a service with `alq robot install`.",
+            identity.name,
+            identity.robot_id,
+            identity.url,
+            agent::identity::identity_path(&dir).display()
+        );
+    }
+    Ok(0)
+}
+
+/// `alq robot run`: the agent until Ctrl-C or SIGTERM.
+pub fn run(slots: u32, grace: Duration, webdriver_url: Option<String>) -> u8 {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let dir = match robot_dir() {
+        Ok(dir) => dir,
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            return f.code;
+        }
+    };
+    // One thread is plenty: jobs run on threads of their own.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return EXIT_FAILED;
+        }
+    };
+    let config = AgentConfig {
+        dir,
+        slots,
+        grace,
+        webdriver_url,
+    };
+    let result = runtime.block_on(async move {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(stop_on_signal(shutdown.clone()));
+        agent::run(config, shutdown).await
+    });
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            let f = failure(e);
+            eprintln!("error: {}", f.message);
+            f.code
+        }
+    }
+}
+
+async fn stop_on_signal(shutdown: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            shutdown.cancel();
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    shutdown.cancel();
+}
+
+/// `alq robot status`.
+pub async fn status(as_json: bool) -> Outcome {
+    let dir = robot_dir()?;
+    let identity = Identity::load(&dir).map_err(failure)?;
+    let reachable = match agent::http::RobotClient::new(
+        &identity.url,
+        &identity.token,
+        identity.ca_cert.as_deref(),
+    ) {
+        // A heartbeat for no job: any answer past authentication (404) means the server
+        // answers and knows the robot, without leasing anything.
+        Ok(client) => {
+            match tokio::time::timeout(Duration::from_secs(10), client.heartbeat(0, 0)).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) if matches!(e.status(), Some(404 | 409)) => Ok(()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err("no answer within 10 s".to_owned()),
+            }
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    let state = agent::state::read(&dir);
+    if as_json {
+        println!(
+            "{}",
+            json!({
+                "robot_id": identity.robot_id, "name": identity.name, "url": identity.url,
+                "labels": identity.labels, "dir": dir,
+                "reachable": reachable.is_ok(), "error": reachable.as_ref().err(),
+                "agent": state,
+            })
+        );
+    } else {
+        println!("Robot:   {} ({})", identity.name, identity.robot_id);
+        println!("Labels:  {}", identity.labels.join(", "));
+        println!("Server:  {}", identity.url);
+        match &reachable {
+            Ok(()) => println!("         reachable"),
+            Err(e) => println!("         NOT reachable: {e}"),
+        }
+        match &state {
+            None => println!(
+                "Agent:   not running (no {})",
+                agent::state::state_path(&dir).display()
+            ),
+            Some(s) => {
+                println!(
+                    "Agent:   pid {}, since {}, {} slot(s)",
+                    s.pid, s.started_at, s.slots
+                );
+                if s.jobs.is_empty() {
+                    println!("Jobs:    none");
+                }
+                for job in &s.jobs {
+                    println!(
+                        "Job:     {} attempt {} ({}), since {}",
+                        job.job_id, job.attempt, job.workflow, job.started_at
+                    );
+                }
+            }
+        }
+    }
+    Ok(if reachable.is_ok() {
+        0
+    } else {
+        EXIT_UNREACHABLE
+    })
+}
+
+/// The service commands.
+pub enum Service {
+    /// Write, enable and start the unit.
+    Install,
+    /// Stop, disable and remove it.
+    Uninstall,
+    /// Start it.
+    Start,
+    /// Stop it.
+    Stop,
+}
+
+/// `alq robot install|uninstall|start|stop`.
+pub fn service(action: Service, user: bool) -> u8 {
+    let scope = if user { Scope::User } else { Scope::System };
+    let result = match action {
+        Service::Install => std::env::current_exe()
+            .map_err(|e| e.to_string())
+            .and_then(|exe| systemd::install(&exe, scope).map_err(|e| e.to_string()))
+            .map(|path| format!("Installed and started {}.", path.display())),
+        Service::Uninstall => systemd::uninstall(scope)
+            .map(|()| format!("Removed {}.", systemd::UNIT_NAME))
+            .map_err(|e| e.to_string()),
+        Service::Start => systemd::start(scope)
+            .map(|()| format!("Started {}.", systemd::UNIT_NAME))
+            .map_err(|e| e.to_string()),
+        Service::Stop => systemd::stop(scope)
+            .map(|()| format!("Stopped {}.", systemd::UNIT_NAME))
+            .map_err(|e| e.to_string()),
+    };
+    match result {
+        Ok(message) => {
+            println!("{message}");
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_FAILED
+        }
+    }
+}
