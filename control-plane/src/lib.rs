@@ -59,7 +59,8 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, Option<String>
         Some(url) => fanout::Fanout::redis(url, &config.redis_channel).await?,
         None => fanout::Fanout::local(),
     };
-    let db = db::Db::connect(&config).await?;
+    let metrics = Arc::new(metrics::Metrics::new());
+    let db = db::Db::connect_counted(&config, metrics.database_uses.clone()).await?;
     db.migrate().await?;
     let admin_token = db.bootstrap().await?;
     let blobs = blobs::BlobStore::new(config.data_dir().join("blobs"));
@@ -68,7 +69,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, Option<String>
             db,
             config: Arc::new(config),
             key,
-            metrics: Arc::new(metrics::Metrics::new()),
+            metrics,
             dispatcher: Arc::new(lease::Dispatcher::new(fanout)),
             blobs,
             shutdown: CancellationToken::new(),
@@ -95,7 +96,7 @@ pub async fn run(
                 labels,
                 run_after,
             } => {
-                dispatcher.wake_local(lease::JobReady {
+                dispatcher.wake_local_at(lease::JobReady {
                     tenant_id,
                     labels,
                     run_after,

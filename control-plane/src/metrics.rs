@@ -8,6 +8,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
@@ -54,6 +55,8 @@ pub struct Metrics {
     jobs: Family<StateLabels, Gauge>,
     queue_depth: Gauge,
     robots_online: Gauge,
+    /// Pooled database connections given back: one per statement or transaction.
+    pub database_uses: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -98,8 +101,15 @@ impl Metrics {
             "Enabled robots seen within three heartbeat intervals, all tenants",
             robots_online.clone(),
         );
+        let database_uses = Counter::default();
+        registry.register(
+            "database_uses",
+            "Database statements and transactions run (each takes a pooled connection and gives it back), including the two of each /metrics scrape",
+            database_uses.clone(),
+        );
         Metrics {
             registry,
+            database_uses,
             http,
             lease_wait,
             jobs,

@@ -587,6 +587,26 @@ pub async fn expire_leases(db: &Db, backoff: Backoff) -> Result<Vec<Ready>, sqlx
         .collect())
 }
 
+/// When the earliest lease of a running job expires (Unix ms); `None` when no job runs.
+pub async fn next_lease_expiry(db: &Db) -> Result<Option<i64>, sqlx::Error> {
+    on_db!(db, pool => sqlx::query_scalar(
+        "SELECT MIN(lease_expires_at) FROM jobs WHERE state = 'running'",
+    )
+    .fetch_one(pool)
+    .await)
+}
+
+/// When the earliest pending job that may not run yet becomes claimable (Unix ms);
+/// `None` when there is none.
+pub async fn next_run_after(db: &Db) -> Result<Option<i64>, sqlx::Error> {
+    on_db!(db, pool => sqlx::query_scalar(
+        "SELECT MIN(run_after) FROM jobs WHERE state = 'pending' AND run_after > $1",
+    )
+    .bind(now_ms())
+    .fetch_one(pool)
+    .await)
+}
+
 /// The best pending jobs that may run now, for the sweep that wakes parked robots.
 pub async fn due_pending(db: &Db, limit: i64) -> Result<Vec<Ready>, sqlx::Error> {
     on_db!(db, pool => sqlx::query(

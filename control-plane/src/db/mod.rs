@@ -18,6 +18,7 @@ pub mod workflows;
 use std::str::FromStr;
 use std::time::Duration;
 
+use prometheus_client::metrics::counter::Counter;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -60,9 +61,20 @@ pub fn new_id() -> String {
 impl Db {
     /// Connects to `database_url`, or to SQLite in the data folder (WAL mode).
     pub async fn connect(config: &Config) -> anyhow::Result<Db> {
+        Self::connect_counted(config, Counter::default()).await
+    }
+
+    /// Like [`Db::connect`], counting in `uses` every time a pooled connection is given
+    /// back: one per statement run on the pool, one per transaction. `/metrics` exports
+    /// it, so a benchmark can tell that parked robots cost no database work.
+    pub async fn connect_counted(config: &Config, uses: Counter) -> anyhow::Result<Db> {
         match config.database_url.as_deref() {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
                 let pool = PgPoolOptions::new()
+                    .after_release(move |_, _| {
+                        uses.inc();
+                        Box::pin(async { Ok(true) })
+                    })
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect(url)
@@ -71,7 +83,7 @@ impl Db {
                 Ok(Db::Postgres(pool))
             }
             Some(url) if url.starts_with("sqlite:") => {
-                Self::sqlite(SqliteConnectOptions::from_str(url)?).await
+                Self::sqlite(SqliteConnectOptions::from_str(url)?, uses).await
             }
             Some(other) => {
                 anyhow::bail!("unsupported database URL `{other}`: use sqlite:// or postgres://")
@@ -81,12 +93,16 @@ impl Db {
                 std::fs::create_dir_all(&dir).map_err(|e| {
                     anyhow::anyhow!("cannot create the data folder {}: {e}", dir.display())
                 })?;
-                Self::sqlite(SqliteConnectOptions::new().filename(dir.join("alq.db"))).await
+                Self::sqlite(
+                    SqliteConnectOptions::new().filename(dir.join("alq.db")),
+                    uses,
+                )
+                .await
             }
         }
     }
 
-    async fn sqlite(options: SqliteConnectOptions) -> anyhow::Result<Db> {
+    async fn sqlite(options: SqliteConnectOptions, uses: Counter) -> anyhow::Result<Db> {
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -94,6 +110,10 @@ impl Db {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
+            .after_release(move |_, _| {
+                uses.inc();
+                Box::pin(async { Ok(true) })
+            })
             .max_connections(8)
             .connect_with(options)
             .await

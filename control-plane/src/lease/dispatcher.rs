@@ -3,11 +3,11 @@
 //! (oldest parked first), not all of them: the herd stays asleep.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 
 use crate::fanout::{Fanout, Signal};
 
@@ -34,6 +34,14 @@ pub struct Dispatcher {
     waiters: Mutex<VecDeque<Waiter>>,
     next_id: AtomicU64,
     fanout: Fanout,
+    /// Told when this process leases a job, so that a reaper that knew of no lease
+    /// wakes up when the new one expires.
+    pub(super) leased: Notify,
+    /// The earliest `run_after` (Unix ms) of a job announced too far ahead for a timer;
+    /// `i64::MAX` when none. The sweep takes it and looks for jobs then.
+    pub(super) later: AtomicI64,
+    /// Told when `later` moves earlier.
+    pub(super) later_changed: Notify,
 }
 
 /// Longest delay a wake-up is scheduled in memory; later jobs are left to the sweep.
@@ -46,6 +54,9 @@ impl Dispatcher {
             waiters: Mutex::default(),
             next_id: AtomicU64::default(),
             fanout,
+            leased: Notify::new(),
+            later: AtomicI64::new(i64::MAX),
+            later_changed: Notify::new(),
         }
     }
 
@@ -108,7 +119,7 @@ impl Dispatcher {
     }
 
     /// Announces a job that becomes claimable at `ready.run_after`: now, or from a timer
-    /// when that is soon; the sweep catches later ones.
+    /// when that is soon; later ones are left to the sweep, which is told when.
     pub fn job_ready_at(self: &Arc<Self>, ready: JobReady) {
         let delay = ready.run_after - crate::db::now_ms();
         if delay <= 0 {
@@ -121,7 +132,41 @@ impl Dispatcher {
                 tokio::time::sleep(Duration::from_millis(delay)).await;
                 dispatcher.job_ready(ready);
             });
+        } else {
+            self.ready_later(ready.run_after);
         }
+    }
+
+    /// Wakes a robot parked here for a job another replica announced, when its
+    /// `run_after` comes (never announced on: the other replica did that).
+    pub fn wake_local_at(self: &Arc<Self>, ready: JobReady) {
+        let delay = ready.run_after - crate::db::now_ms();
+        if delay <= 0 {
+            self.wake_local(ready);
+        } else if let Ok(delay) = u64::try_from(delay)
+            && Duration::from_millis(delay) <= MAX_SCHEDULED
+        {
+            let dispatcher = Arc::clone(self);
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+                dispatcher.wake_local(ready);
+            });
+        } else {
+            self.ready_later(ready.run_after);
+        }
+    }
+
+    /// Tells the sweep that a job becomes claimable at `run_after`, too far ahead for a
+    /// timer of its own.
+    pub(super) fn ready_later(&self, run_after: i64) {
+        if self.later.fetch_min(run_after, Ordering::AcqRel) > run_after {
+            self.later_changed.notify_one();
+        }
+    }
+
+    /// Tells the reaper that this process just leased jobs.
+    pub fn leased(&self) {
+        self.leased.notify_one();
     }
 
     /// Announces many jobs at once (a bulk enqueue): wakes at most one parked robot per
@@ -146,6 +191,8 @@ impl Dispatcher {
                     tokio::time::sleep(Duration::from_millis(delay)).await;
                     dispatcher.wake_many(jobs);
                 });
+            } else {
+                self.ready_later(run_after);
             }
         }
     }

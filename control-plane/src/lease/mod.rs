@@ -6,4 +6,4 @@ mod dispatcher;
 mod reaper;
 
 pub use dispatcher::{Dispatcher, JobReady, Parked};
-pub use reaper::{spawn_background, sweep_once};
+pub use reaper::{Sweep, spawn_background, sweep_once};

@@ -42,8 +42,18 @@ pub async fn lease(
         // Parked before claiming, so a job made between the claim and the wait still
         // wakes this request.
         let mut parked = state.dispatcher.park(&robot.tenant_id, &robot.labels);
-        let claimed = claim(&state, &robot, body.slots).await?;
+        let claimed = match claim(&state, &robot, body.slots).await {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                // Woken for a job this request cannot claim now: another robot may.
+                if let Some(ready) = wake.take() {
+                    state.dispatcher.wake_local(ready);
+                }
+                return Err(error);
+            }
+        };
         if !claimed.is_empty() {
+            state.dispatcher.leased();
             drop(parked);
             // Woken for a job but filled up with others: the job may still wait, so
             // pass its wake-up on to the next parked robot.

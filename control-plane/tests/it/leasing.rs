@@ -21,7 +21,9 @@ on_both_backends!(
     running_jobs_cancel_through_the_heartbeat,
     parked_robots_wake_on_new_jobs_and_on_shutdown,
     leased_jobs_carry_the_assets_their_workflow_reads,
-    a_disabled_robot_finishes_its_job_but_gets_no_new_one
+    a_disabled_robot_finishes_its_job_but_gets_no_new_one,
+    parked_robots_cost_no_database_work,
+    the_sweep_knows_when_a_delayed_job_comes_due
 );
 
 async fn a_job_is_leased_reported_and_completed(backend: Backend) {
@@ -538,5 +540,88 @@ async fn a_disabled_robot_finishes_its_job_but_gets_no_new_one(backend: Backend)
     r1.post("/robot/lease", json!({"wait_s": 0, "slots": 1}))
         .await
         .expect_error(403, "forbidden");
+    server.stop().await;
+}
+
+async fn parked_robots_cost_no_database_work(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    push(&server, GREET).await;
+    let admin = server.admin();
+    let mut polls = Vec::new();
+    for i in 0..10 {
+        let r = robot(&server, &format!("r{i}"), &[]).await;
+        polls.push(tokio::spawn(async move { lease(&r, 30, 1).await }));
+    }
+    let dispatcher = &server.state.dispatcher;
+    let parked_by = Instant::now() + Duration::from_secs(20);
+    while dispatcher.parked() < 10 {
+        assert!(Instant::now() < parked_by, "robots did not park");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Parked, nothing running, nothing due: neither the polls, the reaper nor the sweep
+    // touch the database.
+    let uses = &server.state.metrics.database_uses;
+    let before = uses.get();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(uses.get(), before, "database work while idle");
+    // Still parked and still wakeable: a job goes to one of them.
+    let id = start_job(&admin, "greet", json!({})).await;
+    let mut leased = Vec::new();
+    while leased.is_empty() {
+        let poll = polls
+            .iter()
+            .position(|p| p.is_finished())
+            .map(|i| polls.remove(i));
+        match poll {
+            Some(poll) => leased = poll.await.unwrap(),
+            None => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    assert_eq!(leased[0]["job_id"], id);
+    server.stop().await;
+}
+
+async fn the_sweep_knows_when_a_delayed_job_comes_due(backend: Backend) {
+    use alq_control_plane::lease::{Sweep, sweep_once};
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    push(&server, GREET).await;
+    let admin = server.admin();
+    assert_eq!(
+        sweep_once(&server.state).await.unwrap(),
+        Sweep::Idle {
+            next_run_after: None
+        }
+    );
+    // Too far ahead for a timer of its own: the sweep finds out when it comes due.
+    let id = start_job(
+        &admin,
+        "greet",
+        json!({"run_after": "2030-01-01T00:00:00Z"}),
+    )
+    .await;
+    let due = chrono::DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z")
+        .unwrap()
+        .timestamp_millis();
+    assert_eq!(
+        sweep_once(&server.state).await.unwrap(),
+        Sweep::Idle {
+            next_run_after: Some(due)
+        }
+    );
+    // A due job no parked robot can take (labels): the sweep keeps looking.
+    start_job(&admin, "greet", json!({"labels": ["sap"]})).await;
+    let r = robot(&server, "r", &[]).await;
+    let poll = tokio::spawn(async move { lease(&r, 2, 1).await });
+    while server.state.dispatcher.parked() == 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(sweep_once(&server.state).await.unwrap(), Sweep::Busy);
+    assert!(poll.await.unwrap().is_empty());
+    let shown = admin.get(&format!("/jobs/{id}")).await.expect(200);
+    assert_eq!(shown["state"], "pending");
     server.stop().await;
 }

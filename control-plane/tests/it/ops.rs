@@ -87,6 +87,11 @@ async fn metrics_count_jobs_robots_and_requests_by_route(backend: Backend) {
     );
     assert!(!text.contains("/robots/one"));
     assert!(text.contains("alq_lease_wait_seconds_count 0"), "{text}");
+    // Every statement counts, the scrape's own two included.
+    let uses = sample(&text, "alq_database_uses_total").expect("database uses");
+    let again = sample(&metrics_text(&server).await, "alq_database_uses_total").unwrap();
+    assert!(uses > 10.0, "{text}");
+    assert_eq!(again, uses + 2.0);
     server.stop().await;
 }
 
