@@ -26,6 +26,8 @@ enum Command {
     Doctor(commands::doctor::Args),
     /// Run the control plane: keeps workflows and jobs and leases jobs to robots.
     Server(commands::server::Args),
+    /// Measure the control plane on this machine: simulated robots doing no-op jobs.
+    Bench(commands::bench::Args),
     /// Check a token against a server and remember both for the commands below.
     #[command(after_help = commands::SERVER_EXIT_CODES)]
     Login(commands::login::Args),
@@ -72,6 +74,7 @@ fn main() -> ExitCode {
         Command::Schema(args) => commands::schema::run(args),
         Command::Doctor(args) => commands::doctor::run(args),
         Command::Server(args) => commands::server::run(args),
+        Command::Bench(args) => commands::bench::run(args),
         Command::Login(args) => commands::login::run(args),
         Command::Logout(args) => commands::login::logout(args),
         Command::Tenant(args) => commands::tenant::run(args),

@@ -55,8 +55,14 @@ pub struct Metrics {
     jobs: Family<StateLabels, Gauge>,
     queue_depth: Gauge,
     robots_online: Gauge,
-    /// Pooled database connections given back: one per statement or transaction.
+    parked: Gauge,
+    /// Pooled database connections given back: one per statement or transaction. The
+    /// pool counts here; `/metrics` shows `database_uses_shown`.
     pub database_uses: Counter,
+    /// `database_uses` as it was when a scrape began, before the scrape's own queries
+    /// (whose connections go back to the pool a moment after the answer is written,
+    /// so counting them in their own scrape would be a race).
+    database_uses_shown: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -101,20 +107,29 @@ impl Metrics {
             "Enabled robots seen within three heartbeat intervals, all tenants",
             robots_online.clone(),
         );
+        let parked = Gauge::default();
+        registry.register(
+            "lease_polls_parked",
+            "Lease long-polls parked on this replica, waiting for a job",
+            parked.clone(),
+        );
         let database_uses = Counter::default();
+        let database_uses_shown = Counter::default();
         registry.register(
             "database_uses",
-            "Database statements and transactions run (each takes a pooled connection and gives it back), including the two of each /metrics scrape",
-            database_uses.clone(),
+            "Database statements and transactions run (each takes a pooled connection and gives it back), up to the start of this scrape; each scrape runs two",
+            database_uses_shown.clone(),
         );
         Metrics {
             registry,
             database_uses,
+            database_uses_shown,
             http,
             lease_wait,
             jobs,
             queue_depth,
             robots_online,
+            parked,
         }
     }
 
@@ -122,6 +137,11 @@ impl Metrics {
     /// its `run_after`) to its lease. The leasing code calls this once per leased job.
     pub fn observe_lease_wait(&self, waited: std::time::Duration) {
         self.lease_wait.observe(waited.as_secs_f64());
+    }
+
+    /// Sets how many lease long-polls are parked on this replica.
+    pub fn set_parked(&self, parked: i64) {
+        self.parked.set(parked);
     }
 
     /// Records one answered HTTP request.
@@ -138,6 +158,9 @@ impl Metrics {
     /// Counts jobs and robots in the database, then renders everything in the
     /// Prometheus text format.
     pub async fn render(&self, db: &Db, offline_after_ms: i64) -> Result<String, sqlx::Error> {
+        let uses = self.database_uses.get();
+        self.database_uses_shown
+            .inc_by(uses.saturating_sub(self.database_uses_shown.get()));
         let by_state = db::metrics::jobs_by_state(db).await?;
         let online = db::metrics::robots_online(db, db::now_ms() - offline_after_ms).await?;
         for state in JOB_STATES {

@@ -1,6 +1,7 @@
 //! One module per command group: a clap `Args` struct and a `run` returning the exit code.
 
 pub mod asset;
+pub mod bench;
 pub mod doctor;
 pub mod job;
 pub mod login;

@@ -52,8 +52,34 @@ impl Args {
     }
 }
 
+/// Raises this process's soft limit of open files to its hard limit: every parked robot
+/// holds a connection, and the usual soft limit (1,024) is far below what a server with
+/// thousands of robots needs. Returns the limit now in force (`None` when unknown).
+pub fn raise_open_files_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+        let limit = getrlimit(Resource::Nofile);
+        if limit.current < limit.maximum {
+            let raised = Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            };
+            if setrlimit(Resource::Nofile, raised).is_ok() {
+                return limit.maximum;
+            }
+        }
+        limit.current
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
 /// Serves until Ctrl-C or SIGTERM.
 pub fn run(args: Args) -> u8 {
+    raise_open_files_limit();
     let config = match args.into_config() {
         Ok(config) => config,
         Err(e) => {

@@ -1,6 +1,7 @@
 //! Integration tests of the `alq` binary: what a user sees (exit codes, messages, files).
 
 mod asset;
+mod bench;
 mod browser;
 mod common;
 mod doctor;

@@ -39,6 +39,9 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
 /// Prometheus text format; jobs and robots are counted when scraped.
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let offline_after = state.config.heartbeat_interval_ms.saturating_mul(3);
+    state
+        .metrics
+        .set_parked(i64::try_from(state.dispatcher.parked()).unwrap_or(i64::MAX));
     let text = state
         .metrics
         .render(&state.db, i64::try_from(offline_after).unwrap_or(i64::MAX))

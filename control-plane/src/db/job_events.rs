@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::Row;
 
-use super::{Db, now_ms};
+use super::{BeginWrite as _, Db, now_ms};
 use crate::on_db;
 
 /// One stored event.
@@ -33,7 +33,7 @@ pub async fn append(
 ) -> Result<u64, sqlx::Error> {
     let now = now_ms();
     on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let mut added = 0;
         for (seq, event) in events {
             added += sqlx::query(

@@ -6,7 +6,7 @@ use alq_shared::protocol::JobState;
 use serde_json::{Map, Value};
 use sqlx::Row;
 
-use super::{Db, now_ms};
+use super::{BeginWrite as _, Db, now_ms};
 use crate::on_db;
 
 /// A stored job.
@@ -270,7 +270,7 @@ pub async fn create(db: &Db, job: &NewJob) -> Result<JobRecord, sqlx::Error> {
     let inputs = Value::Object(job.inputs.clone()).to_string();
     let secret_inputs = serde_json::to_string(&job.secret_inputs).unwrap_or_else(|_| "[]".into());
     let id: i64 = on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let id: i64 = sqlx::query(
             "INSERT INTO jobs (tenant_id, workflow_id, workflow_name, version_id, state, priority, labels, inputs, secret_inputs, max_attempts, run_after, retry_of, created_by, created_at) \
              VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",

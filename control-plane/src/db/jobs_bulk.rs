@@ -4,7 +4,7 @@
 use sqlx::Row;
 
 use super::jobs::NewJob;
-use super::{Db, now_ms};
+use super::{BeginWrite as _, Db, now_ms};
 use crate::on_db;
 
 /// Jobs per `INSERT`: 13 parameters each stays far below SQLite's 32,766 and
@@ -29,7 +29,7 @@ pub async fn create_many(db: &Db, jobs: &[NewJob]) -> Result<Vec<i64>, sqlx::Err
         })
         .collect();
     let ids: Vec<i64> = on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let mut ids = Vec::with_capacity(jobs.len());
         for (chunk, encoded) in jobs.chunks(CHUNK).zip(encoded.chunks(CHUNK)) {
             let sql = insert_jobs_sql(chunk.len());

@@ -48,6 +48,38 @@ macro_rules! on_db {
     };
 }
 
+/// Opens a transaction that will write. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`): a transaction that reads first and writes later cannot wait for
+/// another writer (SQLite answers "database is locked" at once instead of honouring the
+/// busy timeout), so concurrent registrations or job creations would fail. On
+/// PostgreSQL it is a plain `BEGIN`. Same name on both pools, so `on_db!` arms stay one
+/// text.
+pub trait BeginWrite {
+    /// The backend.
+    type Database: sqlx::Database;
+
+    /// `BEGIN IMMEDIATE` on SQLite, `BEGIN` on PostgreSQL.
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>> + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Database = sqlx::Sqlite;
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Database = sqlx::Postgres;
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+}
+
 /// Now, in Unix milliseconds (how every time is stored).
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{Db, new_id, now_ms};
+use super::{BeginWrite as _, Db, new_id, now_ms};
 use crate::on_db;
 
 /// A registered robot.
@@ -92,7 +92,7 @@ pub async fn register(
     let labels = serde_json::to_string(robot.labels).unwrap_or_else(|_| "[]".into());
     let browsers = serde_json::to_string(robot.browsers).unwrap_or_else(|_| "[]".into());
     on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let existing = sqlx::query("SELECT id FROM robots WHERE tenant_id = $1 AND name = $2")
             .bind(tenant_id)
             .bind(robot.name)

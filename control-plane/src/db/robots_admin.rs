@@ -5,7 +5,7 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{Db, new_id, now_ms};
+use super::{BeginWrite as _, Db, new_id, now_ms};
 use crate::on_db;
 
 /// A stored robot.
@@ -211,7 +211,7 @@ pub async fn set_disabled(
 pub async fn delete(db: &Db, tenant_id: &str, id: &str) -> Result<bool, sqlx::Error> {
     let now = now_ms();
     let deleted = on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query(
             "UPDATE tokens SET revoked_at = $1 WHERE tenant_id = $2 AND robot_id = $3 AND kind = 'rbt' AND revoked_at IS NULL",
         )

@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::Row;
 
-use super::{Db, new_id, now_ms};
+use super::{BeginWrite as _, Db, new_id, now_ms};
 use crate::on_db;
 
 /// A workflow with its latest version.
@@ -96,7 +96,7 @@ pub async fn push(
     let now = now_ms();
     let inputs = inputs.to_string();
     let ids = on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let existing = sqlx::query("SELECT id FROM workflows WHERE tenant_id = $1 AND name = $2")
             .bind(tenant_id)
             .bind(name)

@@ -87,10 +87,11 @@ async fn metrics_count_jobs_robots_and_requests_by_route(backend: Backend) {
     );
     assert!(!text.contains("/robots/one"));
     assert!(text.contains("alq_lease_wait_seconds_count 0"), "{text}");
-    // Every statement counts, the scrape's own two included.
+    // Every statement counts, up to the scrape; the next scrape shows this one's two.
     let uses = sample(&text, "alq_database_uses_total").expect("database uses");
     let again = sample(&metrics_text(&server).await, "alq_database_uses_total").unwrap();
     assert!(uses > 10.0, "{text}");
+    assert_eq!(sample(&text, "alq_lease_polls_parked"), Some(0.0));
     assert_eq!(again, uses + 2.0);
     server.stop().await;
 }

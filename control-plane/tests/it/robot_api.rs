@@ -13,7 +13,8 @@ use crate::on_both_backends;
 on_both_backends!(
     registration_tokens_are_checked,
     stale_leases_are_refused_everywhere,
-    artifacts_are_checked_and_kept
+    artifacts_are_checked_and_kept,
+    many_robots_register_and_report_at_once
 );
 
 /// A workflow with a plain, a typed-required and a secret input.
@@ -410,5 +411,59 @@ async fn artifacts_are_checked_and_kept(backend: Backend) {
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(response.headers()["content-type"], "image/png");
     assert_eq!(response.bytes().await.unwrap().to_vec(), png);
+    server.stop().await;
+}
+
+/// Writes that start with a read (registration looks the name up first; job creation
+/// reads the workflow) used to fail on SQLite with "database is locked" when they ran
+/// at the same time, instead of waiting their turn.
+async fn many_robots_register_and_report_at_once(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    push(&server, GREET).await;
+    let token = registration_token(&server, &[], false, None).await;
+    let anonymous = server.anonymous();
+    let mut registrations = tokio::task::JoinSet::new();
+    for i in 0..48 {
+        let mut client = anonymous.clone();
+        client.token = Some(token.clone());
+        registrations.spawn(async move {
+            client
+                .post("/robots/register", json!({"name": format!("r{i}")}))
+                .await
+        });
+    }
+    let mut robots = Vec::new();
+    while let Some(reply) = registrations.join_next().await {
+        let body = reply.unwrap().expect(201);
+        let mut robot = anonymous.clone();
+        robot.token = Some(body["token"].as_str().unwrap().to_owned());
+        robots.push(robot);
+    }
+    // Each creates a job and posts its events, all at once.
+    let admin = server.admin();
+    let mut work = tokio::task::JoinSet::new();
+    for robot in robots {
+        let admin = admin.clone();
+        work.spawn(async move {
+            start_job(&admin, "greet", json!({"inputs": {"count": 1}})).await;
+            let job = lease_now(&robot, 1).await.pop().expect("a job");
+            let events: Vec<Value> = (1..=5)
+                .map(|seq| json!({"seq": seq, "event": {"event": "log"}}))
+                .collect();
+            let path = format!("/robot/jobs/{}/events", job["job_id"]);
+            robot
+                .post(
+                    &path,
+                    json!({"lease_token": job["lease_token"], "events": events}),
+                )
+                .await
+                .expect(200);
+        });
+    }
+    while let Some(done) = work.join_next().await {
+        done.unwrap();
+    }
     server.stop().await;
 }
