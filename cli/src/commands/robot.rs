@@ -125,6 +125,13 @@ const TOKEN_COLUMNS: &[Column] = &[
     ("REVOKED", "revoked_at"),
 ];
 
+impl Args {
+    /// Whether this runs the agent (`alq robot run`), which logs like a service.
+    pub fn is_agent(&self) -> bool {
+        matches!(self.command, Command::Run(_))
+    }
+}
+
 /// Runs the subcommand; exit codes as for every server command.
 pub fn run(args: Args) -> u8 {
     match args.command {

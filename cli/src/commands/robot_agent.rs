@@ -73,15 +73,8 @@ pub async fn register(
     Ok(0)
 }
 
-/// `alq robot run`: the agent until Ctrl-C or SIGTERM.
+/// `alq robot run`: the agent until Ctrl-C or SIGTERM (logging is set up by `main`).
 pub fn run(slots: u32, grace: Duration, webdriver_url: Option<String>) -> u8 {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
     let dir = match robot_dir() {
         Ok(dir) => dir,
         Err(f) => {

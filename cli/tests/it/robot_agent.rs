@@ -55,7 +55,8 @@ impl Robot {
         self.alq(&args)
     }
 
-    /// Starts `alq robot run ARGS`; its log goes to `robot.log` in its folder.
+    /// Starts `alq robot run ARGS` with the default log settings (no `RUST_LOG`), as a
+    /// service runs it; its log goes to `robot.log` in its folder.
     fn start(&mut self, args: &[&str]) {
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -66,7 +67,7 @@ impl Robot {
         all.extend_from_slice(args);
         let child = self
             .command(&all)
-            .env("RUST_LOG", "info")
+            .env_remove("RUST_LOG")
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
