@@ -101,7 +101,16 @@ pub fn run(slots: u32, grace: Duration, webdriver_url: Option<String>) -> u8 {
     };
     let result = runtime.block_on(async move {
         let shutdown = CancellationToken::new();
-        tokio::spawn(stop_on_signal(shutdown.clone()));
+        // Installed before the agent says it started, so a stop request right after
+        // that line still stops it gracefully.
+        let stop = super::stop_requested();
+        tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move {
+                stop.await;
+                shutdown.cancel();
+            }
+        });
         agent::run(config, shutdown).await
     });
     match result {
@@ -112,23 +121,6 @@ pub fn run(slots: u32, grace: Duration, webdriver_url: Option<String>) -> u8 {
             f.code
         }
     }
-}
-
-async fn stop_on_signal(shutdown: CancellationToken) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-            shutdown.cancel();
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
-    shutdown.cancel();
 }
 
 /// `alq robot status`.
