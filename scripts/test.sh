@@ -130,7 +130,9 @@ missing() {
 
 install_requirements() {
     alq_say "checking packages"
-    if ! alq_ensure_packages "${ALQ_BROWSER_PACKAGES[@]}" python3-aiosmtpd; then
+    # systemd-analyze checks the unit `alq robot install` writes.
+    if ! alq_ensure_packages "${ALQ_BROWSER_PACKAGES[@]}" python3-aiosmtpd \
+        systemd:systemd-analyze; then
         missing "required packages are missing"
     fi
 }

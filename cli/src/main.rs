@@ -67,7 +67,11 @@ fn main() -> ExitCode {
             });
         }
     };
-    init_logging(matches!(cli.command, Command::Server(_)));
+    init_logging(match &cli.command {
+        Command::Server(_) => true,
+        Command::Robot(args) => args.is_agent(),
+        _ => false,
+    });
     let code = match cli.command {
         Command::Run(args) => commands::run::run(args),
         Command::Validate(args) => commands::validate::run(args),
@@ -87,15 +91,18 @@ fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-/// Logs go to standard error, filtered by `RUST_LOG`; without it a server logs what it
-/// does (`info`), other commands only what needs attention (`warn`), since their own
-/// output already tells the story.
+/// Logs go to standard error, filtered by `RUST_LOG`; without it a server or a robot
+/// logs what it does (`info`), other commands only what needs attention (`warn`), since
+/// their own output already tells the story. Colours only on a terminal: a service's
+/// log goes to journald or a file.
 fn init_logging(service: bool) {
+    use std::io::IsTerminal;
     let default = if service { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }

@@ -31,3 +31,36 @@ not logged in.";
 
 /// The run was cancelled (Ctrl-C).
 pub const EXIT_CANCELLED: u8 = 130;
+
+/// Resolves on SIGTERM or Ctrl-C. The handlers are installed by this call, not when the
+/// future is first polled: a stop request that comes right after a long-running command
+/// said it is ready (`listening on`, `Robot started`) must not meet the default action,
+/// which kills the process without its graceful stop. Call it within the runtime.
+pub fn stop_requested() -> impl Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate()).ok();
+        let interrupt = signal(SignalKind::interrupt()).ok();
+        async move {
+            async fn next(signal: Option<tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(mut signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            }
+            tokio::select! {
+                () = next(term) => {}
+                () = next(interrupt) => {}
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

@@ -43,6 +43,7 @@ enum Command {
     #[command(after_help = RUN_EXIT_CODES)]
     Run(RunArgs),
     /// Show this robot's identity, whether its server answers, and its current jobs.
+    #[command(after_help = STATUS_EXIT_CODES)]
     Status,
     /// Install the robot as a service (systemd), enabled and started.
     Install(ServiceArgs),
@@ -78,6 +79,10 @@ struct ServiceArgs {
 
 const RUN_EXIT_CODES: &str = "Exit codes: 0 stopped on request; 1 the server refused the \
 robot's token (register again); 2 not registered, or a bad flag.";
+
+const STATUS_EXIT_CODES: &str = "Exit codes: 0 the server answers and knows this robot; 1 \
+the server refuses the robot's token (register again); 2 not registered; 3 the server cannot \
+be reached.";
 
 #[derive(clap::Subcommand)]
 enum TokenCommand {
@@ -124,6 +129,13 @@ const TOKEN_COLUMNS: &[Column] = &[
     ("EXPIRES", "expires_at"),
     ("REVOKED", "revoked_at"),
 ];
+
+impl Args {
+    /// Whether this runs the agent (`alq robot run`), which logs like a service.
+    pub fn is_agent(&self) -> bool {
+        matches!(self.command, Command::Run(_))
+    }
+}
 
 /// Runs the subcommand; exit codes as for every server command.
 pub fn run(args: Args) -> u8 {

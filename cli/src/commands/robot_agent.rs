@@ -73,15 +73,8 @@ pub async fn register(
     Ok(0)
 }
 
-/// `alq robot run`: the agent until Ctrl-C or SIGTERM.
+/// `alq robot run`: the agent until Ctrl-C or SIGTERM (logging is set up by `main`).
 pub fn run(slots: u32, grace: Duration, webdriver_url: Option<String>) -> u8 {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
     let dir = match robot_dir() {
         Ok(dir) => dir,
         Err(f) => {
@@ -108,7 +101,16 @@ pub fn run(slots: u32, grace: Duration, webdriver_url: Option<String>) -> u8 {
     };
     let result = runtime.block_on(async move {
         let shutdown = CancellationToken::new();
-        tokio::spawn(stop_on_signal(shutdown.clone()));
+        // Installed before the agent says it started, so a stop request right after
+        // that line still stops it gracefully.
+        let stop = super::stop_requested();
+        tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move {
+                stop.await;
+                shutdown.cancel();
+            }
+        });
         agent::run(config, shutdown).await
     });
     match result {
@@ -121,52 +123,67 @@ pub fn run(slots: u32, grace: Duration, webdriver_url: Option<String>) -> u8 {
     }
 }
 
-async fn stop_on_signal(shutdown: CancellationToken) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-            shutdown.cancel();
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
-    shutdown.cancel();
+/// What `alq robot status` found out about the server.
+enum Reach {
+    /// It answers and knows this robot.
+    Ok,
+    /// It answers but refuses the robot's token (deleted, or registered again elsewhere).
+    Refused(String),
+    /// No answer.
+    Unreachable(String),
 }
 
-/// `alq robot status`.
-pub async fn status(as_json: bool) -> Outcome {
-    let dir = robot_dir()?;
-    let identity = Identity::load(&dir).map_err(failure)?;
-    let reachable = match agent::http::RobotClient::new(
+/// Asks the server whether it answers and still knows this robot, without leasing.
+async fn reach(identity: &Identity) -> Reach {
+    let client = match agent::http::RobotClient::new(
         &identity.url,
         &identity.token,
         identity.ca_cert.as_deref(),
     ) {
-        // A heartbeat for no job: any answer past authentication (404) means the server
-        // answers and knows the robot, without leasing anything.
-        Ok(client) => {
-            match tokio::time::timeout(Duration::from_secs(10), client.heartbeat(0, 0)).await {
-                Ok(Ok(_)) => Ok(()),
-                Ok(Err(e)) if matches!(e.status(), Some(404 | 409)) => Ok(()),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(_) => Err("no answer within 10 s".to_owned()),
-            }
-        }
-        Err(e) => Err(e.to_string()),
+        Ok(client) => client,
+        Err(e) => return Reach::Unreachable(e.to_string()),
     };
+    // A heartbeat for no job: any answer past authentication (404) means the server
+    // answers and knows the robot.
+    match tokio::time::timeout(Duration::from_secs(10), client.heartbeat(0, 0)).await {
+        Ok(Ok(_)) => Reach::Ok,
+        Ok(Err(e)) if matches!(e.status(), Some(404 | 409)) => Reach::Ok,
+        Ok(Err(e)) if matches!(e.status(), Some(401 | 403)) => Reach::Refused(e.to_string()),
+        Ok(Err(e)) => Reach::Unreachable(e.to_string()),
+        Err(_) => Reach::Unreachable("no answer within 10 s".to_owned()),
+    }
+}
+
+/// A time as people read it, to the second.
+fn when(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+/// `alq robot status`: exit 0 when the server answers and knows the robot, 1 when it
+/// refuses the robot's token, 3 when it cannot be reached (2: not registered).
+pub async fn status(as_json: bool) -> Outcome {
+    let dir = robot_dir()?;
+    let identity = Identity::load(&dir).map_err(failure)?;
+    let reach = reach(&identity).await;
     let state = agent::state::read(&dir);
+    // A state file whose agent is gone (killed, or the machine lost power) is not an
+    // agent running.
+    let (state, stale) = match state {
+        Some(s) if !s.is_running() => (None, Some(s)),
+        state => (state, None),
+    };
     if as_json {
+        let (reachable, refused, error) = match &reach {
+            Reach::Ok => (true, false, None),
+            Reach::Refused(e) => (true, true, Some(e)),
+            Reach::Unreachable(e) => (false, false, Some(e)),
+        };
         println!(
             "{}",
             json!({
                 "robot_id": identity.robot_id, "name": identity.name, "url": identity.url,
                 "labels": identity.labels, "dir": dir,
-                "reachable": reachable.is_ok(), "error": reachable.as_ref().err(),
+                "reachable": reachable, "token_refused": refused, "error": error,
                 "agent": state,
             })
         );
@@ -174,19 +191,29 @@ pub async fn status(as_json: bool) -> Outcome {
         println!("Robot:   {} ({})", identity.name, identity.robot_id);
         println!("Labels:  {}", identity.labels.join(", "));
         println!("Server:  {}", identity.url);
-        match &reachable {
-            Ok(()) => println!("         reachable"),
-            Err(e) => println!("         NOT reachable: {e}"),
+        match &reach {
+            Reach::Ok => println!("         reachable"),
+            Reach::Refused(e) => println!(
+                "         reachable, but it refuses this robot's token ({e}): register the robot again"
+            ),
+            Reach::Unreachable(e) => println!("         NOT reachable: {e}"),
         }
-        match &state {
-            None => println!(
+        match (&state, &stale) {
+            (None, None) => println!(
                 "Agent:   not running (no {})",
                 agent::state::state_path(&dir).display()
             ),
-            Some(s) => {
+            (None, Some(s)) => println!(
+                "Agent:   not running (pid {}, started {}, ended without a clean stop; `alq robot run` sends what its spool still holds)",
+                s.pid,
+                when(s.started_at)
+            ),
+            (Some(s), _) => {
                 println!(
                     "Agent:   pid {}, since {}, {} slot(s)",
-                    s.pid, s.started_at, s.slots
+                    s.pid,
+                    when(s.started_at),
+                    s.slots
                 );
                 if s.jobs.is_empty() {
                     println!("Jobs:    none");
@@ -194,16 +221,19 @@ pub async fn status(as_json: bool) -> Outcome {
                 for job in &s.jobs {
                     println!(
                         "Job:     {} attempt {} ({}), since {}",
-                        job.job_id, job.attempt, job.workflow, job.started_at
+                        job.job_id,
+                        job.attempt,
+                        job.workflow,
+                        when(job.started_at)
                     );
                 }
             }
         }
     }
-    Ok(if reachable.is_ok() {
-        0
-    } else {
-        EXIT_UNREACHABLE
+    Ok(match reach {
+        Reach::Ok => 0,
+        Reach::Refused(_) => EXIT_FAILED,
+        Reach::Unreachable(_) => EXIT_UNREACHABLE,
     })
 }
 

@@ -120,34 +120,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         );
         eprintln!("Use it with: alq login --url {scheme}://{address} --token {token}\n");
     }
+    // Before the "listening" line: a SIGTERM right after it must stop the server cleanly.
+    let stop = super::stop_requested();
     eprintln!("alq server listening on {scheme}://{address}");
     let shutdown = CancellationToken::new();
     tokio::spawn({
         let shutdown = shutdown.clone();
         async move {
-            wait_for_signal().await;
+            stop.await;
             eprintln!("Shutting down...");
             shutdown.cancel();
         }
     });
     alq_control_plane::run(state, listener, shutdown).await
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => return std::future::pending().await,
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::control_plane::{Server, User};
+use crate::common::control_plane::{HELLO, Server, User};
 use crate::common::{Run, have_chromedriver};
 use crate::site;
 
@@ -55,7 +55,8 @@ impl Robot {
         self.alq(&args)
     }
 
-    /// Starts `alq robot run ARGS`; its log goes to `robot.log` in its folder.
+    /// Starts `alq robot run ARGS` with the default log settings (no `RUST_LOG`), as a
+    /// service runs it; its log goes to `robot.log` in its folder.
     fn start(&mut self, args: &[&str]) {
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -66,7 +67,7 @@ impl Robot {
         all.extend_from_slice(args);
         let child = self
             .command(&all)
-            .env("RUST_LOG", "info")
+            .env_remove("RUST_LOG")
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -104,6 +105,41 @@ impl Robot {
         }
         let _ = child.kill();
         panic!("the robot did not stop on SIGTERM:\n{}", self.log());
+    }
+
+    /// The pid of the running `alq robot run`.
+    fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    /// Whether `alq robot run` still runs (panics with its log when it exited).
+    fn assert_running(&mut self) {
+        let status = self.child.as_mut().unwrap().try_wait().unwrap();
+        assert!(
+            status.is_none(),
+            "the robot exited ({status:?}):\n{}",
+            self.log()
+        );
+    }
+
+    /// Waits until the robot's log holds `piece` at least `times` times.
+    fn wait_log(&self, piece: &str, times: usize) {
+        let started = Instant::now();
+        while self.log().matches(piece).count() < times {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the robot never logged {piece:?} {times} times:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `alq robot status --json`, which must exit `code`, parsed.
+    fn status_json(&self, code: i32) -> Value {
+        let run = self.alq(&["robot", "status", "--json"]);
+        run.expect_code(code);
+        run.json()
     }
 
     fn kill(&mut self) {
@@ -298,10 +334,22 @@ fn a_wrong_registration_token_and_plain_http_to_another_host_are_clear_errors() 
         .register("http://alq.example.com", "alq_reg_x", &[])
         .expect_code(2)
         .stderr_has(&["refusing plain http://", "--insecure-http"]);
+    // Nobody listens there, or the name does not resolve: exit 3, what to check, and
+    // nothing stored.
     robot
         .register("http://127.0.0.1:1", "alq_reg_x", &[])
         .expect_code(3)
-        .stderr_has(&["cannot reach"]);
+        .stderr_has(&[
+            "cannot reach the alq server at http://127.0.0.1:1/",
+            "Connection refused",
+            "Check the URL",
+            "Nothing was stored",
+        ]);
+    robot
+        .register("https://alq.invalid", "alq_reg_x", &[])
+        .expect_code(3)
+        .stderr_has(&["cannot reach the alq server at https://alq.invalid/"]);
+    assert!(!robot.path().join("robot/robot.json").exists());
     robot
         .alq(&["robot", "run"])
         .expect_code(2)
@@ -575,4 +623,200 @@ fn a_network_cut_shorter_than_the_lease_loses_nothing_and_sends_nothing_twice() 
     assert_eq!(done["attempt"], 1, "the lease survived the cut: {done}");
     assert!(robot.log().contains("Heartbeat failed"), "{}", robot.log());
     assert_reported(&server, None, &id, 9);
+}
+
+#[test]
+fn a_server_that_goes_away_and_comes_back_gets_its_parked_robot_back() {
+    let mut server = Server::start_configured(quick);
+    let (admin, token) = setup(&server, HELLO);
+    let mut robot = Robot::new();
+    robot.register(&server.url, &token, &[]).expect_code(0);
+    robot.start(&[]);
+    // A first job proves the robot works; once it is done the robot is parked on a
+    // long-poll again.
+    let first = start_job(&admin, "hello");
+    wait_state(&admin, &first, "succeeded", Duration::from_secs(60), &robot);
+    std::thread::sleep(Duration::from_millis(500));
+
+    server.stop();
+    // The parked poll is answered, the next ones find nobody: the robot backs off and
+    // keeps trying.
+    robot.wait_log("Cannot lease jobs", 2);
+    std::thread::sleep(Duration::from_secs(2));
+    robot.assert_running();
+    let log = robot.log();
+    let attempts = log.matches("Cannot lease jobs").count();
+    assert!(
+        log.contains("cannot reach the alq server"),
+        "the robot says why it cannot lease:\n{log}"
+    );
+    assert!(
+        !log.contains('\x1b'),
+        "a log that is not a terminal has no colour codes:\n{log}"
+    );
+    // Backing off from 0.5 s, doubling: a handful of tries in these seconds; a robot that
+    // polled without pause would have made hundreds.
+    assert!(
+        attempts <= 8,
+        "{attempts} lease attempts while the server was away:\n{log}"
+    );
+
+    server.restart();
+    let second = start_job(&admin, "hello");
+    let done = wait_state(
+        &admin,
+        &second,
+        "succeeded",
+        Duration::from_secs(60),
+        &robot,
+    );
+    assert_eq!(done["attempt"], 1, "{done}");
+    let events = api(&server, None, &format!("jobs/{second}/events"));
+    assert!(
+        events.to_string().contains("hello world x1"),
+        "the step's log line arrived: {events}"
+    );
+    robot.assert_running();
+    assert_eq!(robot.stop(), 0, "{}", robot.log());
+}
+
+/// `DELETE /api/v1/robots/{id}` with the admin token.
+fn delete_robot(server: &Server, id: &str) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let request = reqwest::Client::new()
+        .delete(format!("{}/api/v1/robots/{id}", server.url))
+        .bearer_auth(&server.admin_token);
+    let status = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async move { request.send().await.unwrap().status() });
+    assert!(status.is_success(), "delete robot {id}: {status}");
+}
+
+/// A workflow that logs, then sleeps long enough to be looked at.
+const SLEEPY: &str = r#"{"name": "sleepy", "steps": [
+  {"action": "log", "message": "going to sleep"},
+  {"action": "sleep", "ms": 120000}
+]}"#;
+
+#[test]
+fn robot_status_shows_the_identity_the_server_and_the_jobs_in_hand() {
+    // A lease long enough to outlive the outage below.
+    let mut server = Server::start_configured(|config| {
+        config.lease_ttl_ms = 120_000;
+        config.heartbeat_interval_ms = 500;
+        config.lease_wait_max_s = 5;
+    });
+    let (admin, token) = setup(&server, SLEEPY);
+    let mut robot = Robot::new();
+    robot
+        .alq(&["robot", "status"])
+        .expect_code(2)
+        .stderr_has(&["not registered", "alq robot register"]);
+    robot
+        .register(
+            &server.url,
+            &token,
+            &["--name", "bot-s", "--labels", "linux"],
+        )
+        .expect_code(0);
+
+    // Registered, no agent.
+    robot.alq(&["robot", "status"]).expect_code(0).stdout_has(&[
+        "Robot:   bot-s",
+        "Labels:  linux",
+        &format!("Server:  {}", server.url),
+        "reachable",
+        "Agent:   not running",
+    ]);
+    let status = robot.status_json(0);
+    assert_eq!(status["name"], "bot-s", "{status}");
+    assert_eq!(status["reachable"], true, "{status}");
+    assert!(status["agent"].is_null(), "{status}");
+
+    // The agent runs, idle.
+    robot.start(&[]);
+    robot.wait_log("Robot started", 1);
+    let status = robot.status_json(0);
+    assert_eq!(status["agent"]["pid"], robot.pid(), "{status}");
+    assert_eq!(status["agent"]["slots"], 1, "{status}");
+    assert_eq!(status["agent"]["jobs"], serde_json::json!([]), "{status}");
+    robot.alq(&["robot", "status"]).expect_code(0).stdout_has(&[
+        &format!("Agent:   pid {}, since ", robot.pid()),
+        " UTC, 1 slot(s)",
+        "Jobs:    none",
+    ]);
+
+    // A job in hand.
+    let id = start_job(&admin, "sleepy");
+    wait_state(&admin, &id, "running", Duration::from_secs(30), &robot);
+    let started = Instant::now();
+    let status = loop {
+        let status = robot.status_json(0);
+        if status["agent"]["jobs"]
+            .as_array()
+            .is_some_and(|j| !j.is_empty())
+        {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{status}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let held = &status["agent"]["jobs"][0];
+    assert_eq!(held["job_id"].to_string(), id, "{status}");
+    assert_eq!(held["attempt"], 1, "{status}");
+    assert_eq!(held["workflow"], "sleepy", "{status}");
+    robot
+        .alq(&["robot", "status"])
+        .expect_code(0)
+        .stdout_has(&[&format!("Job:     {id} attempt 1 (sleepy)")]);
+
+    // The server is gone: exit 3, and what the robot knows is still shown.
+    server.stop();
+    robot.alq(&["robot", "status"]).expect_code(3).stdout_has(&[
+        "Robot:   bot-s",
+        "NOT reachable: cannot reach the alq server",
+        &format!("Job:     {id} attempt 1 (sleepy)"),
+    ]);
+    let status = robot.status_json(3);
+    assert_eq!(status["reachable"], false, "{status}");
+    assert!(
+        status["error"].as_str().unwrap().contains("cannot reach"),
+        "{status}"
+    );
+    assert_eq!(status["agent"]["jobs"][0]["job_id"].to_string(), id);
+
+    // Back again: the job is cancelled and leaves the robot's hands.
+    server.restart();
+    admin.alq(&["job", "cancel", &id]).expect_code(0);
+    wait_state(&admin, &id, "cancelled", Duration::from_secs(30), &robot);
+    let started = Instant::now();
+    while robot.status_json(0)["agent"]["jobs"] != serde_json::json!([]) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{}",
+            robot.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Killed, the agent leaves its state file behind: status does not believe it.
+    let pid = robot.pid();
+    robot.kill();
+    robot.alq(&["robot", "status"]).expect_code(0).stdout_has(&[
+        &format!("Agent:   not running (pid {pid}"),
+        "ended without a clean stop",
+    ]);
+    assert!(robot.status_json(0)["agent"].is_null());
+
+    // Deleted on the server: it answers, but refuses the token (exit 1).
+    delete_robot(&server, status["robot_id"].as_str().unwrap());
+    robot.alq(&["robot", "status"]).expect_code(1).stdout_has(&[
+        "reachable, but it refuses this robot's token",
+        "register the robot again",
+    ]);
+    let status = robot.status_json(1);
+    assert_eq!(status["reachable"], true, "{status}");
+    assert_eq!(status["token_refused"], true, "{status}");
 }

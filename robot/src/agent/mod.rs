@@ -60,6 +60,11 @@ pub enum AgentError {
         "the server refused the registration token ({0}): it is wrong, expired, revoked or used; ask an admin for a new one (`alq robot token create`)"
     )]
     BadRegistrationToken(String),
+    /// The server could not be reached while registering.
+    #[error(
+        "{0}\nCheck the URL (scheme, host and port), that the alq server runs there, and that this machine can reach it (proxy, firewall). Nothing was stored."
+    )]
+    RegisterUnreachable(CallError),
     /// The robot's own token was refused (deleted, disabled or re-registered elsewhere).
     #[error("the server refused this robot's token ({0}): register the robot again")]
     Rejected(String),
@@ -74,6 +79,7 @@ impl AgentError {
         matches!(
             self,
             AgentError::Call(CallError::Connect { .. } | CallError::Tls { .. })
+                | AgentError::RegisterUnreachable(_)
         )
     }
 }

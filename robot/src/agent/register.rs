@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use alq_shared::protocol::RegisterRequest;
 
 use super::AgentError;
-use super::http::RobotClient;
+use super::http::{CallError, RobotClient};
 use super::identity::{Identity, is_loopback};
 
 /// What `alq robot register` was given.
@@ -65,13 +65,13 @@ pub async fn register(dir: &Path, registration: &Registration) -> Result<Identit
         labels: registration.labels.clone(),
         browsers: vec!["chromium".into()],
     };
-    let answer = client
-        .register(&request)
-        .await
-        .map_err(|e| match e.status() {
-            Some(401 | 403) => AgentError::BadRegistrationToken(e.to_string()),
-            _ => AgentError::Call(e),
-        })?;
+    let answer = client.register(&request).await.map_err(|e| match e {
+        e if matches!(e.status(), Some(401 | 403)) => {
+            AgentError::BadRegistrationToken(e.to_string())
+        }
+        e @ CallError::Connect { .. } => AgentError::RegisterUnreachable(e),
+        e => AgentError::Call(e),
+    })?;
     let identity = Identity {
         url: client.base().as_str().trim_end_matches('/').to_owned(),
         robot_id: answer.robot_id,

@@ -46,6 +46,22 @@ pub fn read(dir: &Path) -> Option<AgentState> {
     serde_json::from_slice(&std::fs::read(state_path(dir)).ok()?).ok()
 }
 
+impl AgentState {
+    /// Whether the agent that wrote the file still runs. An agent that was killed (or
+    /// whose machine lost power) leaves its file behind. On Linux `/proc` tells: the
+    /// process must exist and be an `alq robot` (not a zombie, whose command line is
+    /// empty, nor a later process given the same pid); elsewhere the file is believed.
+    pub fn is_running(&self) -> bool {
+        if !cfg!(target_os = "linux") {
+            return true;
+        }
+        let cmdline = Path::new("/proc")
+            .join(self.pid.to_string())
+            .join("cmdline");
+        std::fs::read(cmdline).is_ok_and(|line| line.split(|b| *b == 0).any(|arg| arg == b"robot"))
+    }
+}
+
 /// The agent's jobs, written to the state file on every change.
 #[derive(Debug, Clone)]
 pub struct Jobs {

@@ -15,6 +15,10 @@ pub struct Server {
     pub admin_token: String,
     shutdown: CancellationToken,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// What it started with, to start it again at the same address on the same data.
+    config: alq_control_plane::Config,
+    scheme: &'static str,
+    port: u16,
     _data: tempfile::TempDir,
 }
 
@@ -77,6 +81,31 @@ impl Server {
         data: tempfile::TempDir,
         scheme: &'static str,
     ) -> Server {
+        let (port, token, shutdown, thread) = Self::spawn(config.clone(), scheme, 0);
+        Server {
+            url: format!("{scheme}://localhost:{port}"),
+            admin_token: token.expect("a fresh database makes an admin token"),
+            shutdown,
+            thread: Some(thread),
+            config,
+            scheme,
+            port,
+            _data: data,
+        }
+    }
+
+    /// Serves `config` on `127.0.0.1:port` (0: any free port) in a thread of its own;
+    /// returns once it listens.
+    fn spawn(
+        config: alq_control_plane::Config,
+        scheme: &'static str,
+        port: u16,
+    ) -> (
+        u16,
+        Option<String>,
+        CancellationToken,
+        std::thread::JoinHandle<()>,
+    ) {
         let shutdown = CancellationToken::new();
         let (ready, started) = mpsc::channel();
         let thread = std::thread::spawn({
@@ -89,28 +118,41 @@ impl Server {
                     .expect("runtime");
                 runtime.block_on(async move {
                     let (state, token) = alq_control_plane::prepare(config).await.expect("prepare");
-                    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
                         .await
-                        .expect("bind");
+                        .unwrap_or_else(|e| panic!("bind {scheme} on port {port}: {e}"));
                     let port = listener.local_addr().expect("addr").port();
-                    let url = format!("{scheme}://localhost:{port}");
-                    ready
-                        .send((url, token.expect("a fresh database makes an admin token")))
-                        .expect("send");
+                    ready.send((port, token)).expect("send");
                     alq_control_plane::run(state, listener, shutdown)
                         .await
                         .expect("serve");
                 });
             }
         });
-        let (url, admin_token) = started.recv().expect("the server started");
-        Server {
-            url,
-            admin_token,
-            shutdown,
-            thread: Some(thread),
-            _data: data,
+        let (port, token) = started.recv().expect("the server started");
+        (port, token, shutdown, thread)
+    }
+
+    /// Stops the server as `alq server` does on SIGTERM (parked long-polls answered,
+    /// open requests finished) and waits until it no longer listens.
+    pub fn stop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("the server thread ended cleanly");
         }
+    }
+
+    /// Starts a stopped server again at the same address, on the same data folder and
+    /// database; the admin token stays valid.
+    pub fn restart(&mut self) {
+        assert!(
+            self.thread.is_none(),
+            "stop the server before restarting it"
+        );
+        let (_, token, shutdown, thread) = Self::spawn(self.config.clone(), self.scheme, self.port);
+        assert!(token.is_none(), "the restarted server kept its database");
+        self.shutdown = shutdown;
+        self.thread = Some(thread);
     }
 }
 
