@@ -112,6 +112,8 @@ struct Parked {
     polls: u32,
     /// Server RSS after the other measurements, before these robots registered, MiB.
     rss_before_mib: f64,
+    /// Server RSS with these robots registered, before they poll, MiB.
+    rss_registered_mib: f64,
     /// Server RSS with every poll parked, MiB.
     rss_parked_mib: f64,
     /// Server peak RSS over the whole bench, MiB.
@@ -272,9 +274,10 @@ async fn park(args: &Args, api: &Api, server: &Server) -> anyhow::Result<Parked>
     let count = args.parked as usize;
     say(&format!("registering {count} robots to park"));
     let robots = api.register_robots(admin, "parked", count).await?;
+    let registered = proc_stats(server.pid());
     say(&format!("parking {count} long-polls"));
     let release = CancellationToken::new();
-    let mut polls = load::park(api, &robots, &release);
+    let mut polls = load::park(api, &robots, &release).await;
     let parked_by = Instant::now() + Duration::from_secs(60);
     loop {
         let metrics = api.metrics().await?;
@@ -322,6 +325,7 @@ async fn park(args: &Args, api: &Api, server: &Server) -> anyhow::Result<Parked>
     Ok(Parked {
         polls: args.parked,
         rss_before_mib: mib(before.rss),
+        rss_registered_mib: mib(registered.rss),
         rss_parked_mib: mib(parked.rss),
         peak_rss_mib: mib(parked.peak_rss),
         idle_seconds: round(idle.as_secs_f64()),
@@ -371,6 +375,10 @@ fn print_report(report: &Report) {
         println!(
             "  server RSS before the robots      {:>10} MiB",
             parked.rss_before_mib
+        );
+        println!(
+            "  server RSS, robots registered     {:>10} MiB",
+            parked.rss_registered_mib
         );
         println!(
             "  server RSS with all parked        {:>10} MiB",
