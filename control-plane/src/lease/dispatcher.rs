@@ -121,35 +121,30 @@ impl Dispatcher {
     /// Announces a job that becomes claimable at `ready.run_after`: now, or from a timer
     /// when that is soon; later ones are left to the sweep, which is told when.
     pub fn job_ready_at(self: &Arc<Self>, ready: JobReady) {
-        let delay = ready.run_after - crate::db::now_ms();
-        if delay <= 0 {
-            self.job_ready(ready);
-        } else if let Ok(delay) = u64::try_from(delay)
-            && Duration::from_millis(delay) <= MAX_SCHEDULED
-        {
-            let dispatcher = Arc::clone(self);
-            tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(delay)).await;
-                dispatcher.job_ready(ready);
-            });
-        } else {
-            self.ready_later(ready.run_after);
-        }
+        self.when_due(ready, Dispatcher::job_ready);
     }
 
     /// Wakes a robot parked here for a job another replica announced, when its
     /// `run_after` comes (never announced on: the other replica did that).
     pub fn wake_local_at(self: &Arc<Self>, ready: JobReady) {
+        self.when_due(ready, |dispatcher, ready| {
+            dispatcher.wake_local(ready);
+        });
+    }
+
+    /// Runs `act` for the job now when it is due, from a timer when it is due soon, and
+    /// otherwise tells the sweep when it comes due.
+    fn when_due(self: &Arc<Self>, ready: JobReady, act: fn(&Dispatcher, JobReady)) {
         let delay = ready.run_after - crate::db::now_ms();
         if delay <= 0 {
-            self.wake_local(ready);
+            act(self, ready);
         } else if let Ok(delay) = u64::try_from(delay)
             && Duration::from_millis(delay) <= MAX_SCHEDULED
         {
             let dispatcher = Arc::clone(self);
             tokio::spawn(async move {
                 tokio::time::sleep(Duration::from_millis(delay)).await;
-                dispatcher.wake_local(ready);
+                act(&dispatcher, ready);
             });
         } else {
             self.ready_later(ready.run_after);
