@@ -308,10 +308,11 @@ mod tests {
     }
 
     #[cfg(unix)]
-    fn fake_program(dir: &Path, name: &str) -> PathBuf {
+    /// An executable file named `name`: `locate` looks at names and permissions only.
+    fn executable(dir: &Path, name: &str) -> PathBuf {
         use std::os::unix::fs::PermissionsExt;
         let file = dir.join(name);
-        std::fs::write(&file, "#!/bin/sh\necho 'Fake 1.2.3'\n").expect("write");
+        std::fs::write(&file, "#!/bin/sh\n").expect("write");
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         file
     }
@@ -320,8 +321,8 @@ mod tests {
     #[test]
     fn locate_prefers_the_variable_then_path_in_name_order() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let chrome = fake_program(dir.path(), "google-chrome");
-        let chromium = fake_program(dir.path(), "chromium");
+        let chrome = executable(dir.path(), "google-chrome");
+        let chromium = executable(dir.path(), "chromium");
         let path = Some(dir.path().as_os_str().to_owned());
         assert_eq!(
             locate("V", None, path.clone(), CHROME_NAMES),
@@ -350,12 +351,25 @@ mod tests {
         assert_eq!(locate("V", None, path, &["chromedriver"]), Found::Missing);
     }
 
-    #[cfg(unix)]
     #[test]
     fn version_is_the_first_line_printed() {
+        // The real chromedriver that scripts/test.sh installs (required under CI).
+        let driver = std::env::var_os("ALQ_CHROMEDRIVER")
+            .map(PathBuf::from)
+            .or_else(|| Some(PathBuf::from("/usr/bin/chromedriver")).filter(|p| p.is_file()));
+        match driver {
+            Some(driver) => {
+                let version = program_version(&driver).expect("chromedriver --version");
+                assert!(version.starts_with("ChromeDriver "), "{version}");
+                assert!(!version.contains('\n'), "{version}");
+                assert!(major_version(&version).is_some(), "{version}");
+            }
+            None if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") => {
+                panic!("chromedriver must be installed under CI (scripts/test.sh)")
+            }
+            None => eprintln!("skipped the real chromedriver: it is not installed"),
+        }
         let dir = tempfile::tempdir().expect("temp dir");
-        let program = fake_program(dir.path(), "x");
-        assert_eq!(program_version(&program).as_deref(), Ok("Fake 1.2.3"));
         assert!(program_version(&dir.path().join("missing")).is_err());
     }
 

@@ -79,12 +79,12 @@ fn unwritable_run_folder_fails() {
 #[test]
 fn mismatched_versions_fail_with_the_reinstall_hint() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let driver = fake(
+    let driver = version_stub(
         dir.path(),
         "chromedriver",
         "ChromeDriver 120.0.6099.109 (abc)",
     );
-    let chrome = fake(
+    let chrome = version_stub(
         dir.path(),
         "chromium",
         "Chromium 121.0.6167.85 built on Debian",
@@ -141,8 +141,11 @@ fn on_path(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// A program that prints `version`: Debian ships chromium and chromium-driver of one
+/// version, so a mismatched pair (what this hint is for) cannot be installed for real.
+/// `real_chromium_and_chromedriver_pass` runs the real pair.
 #[cfg(unix)]
-fn fake(dir: &Path, name: &str, version: &str) -> PathBuf {
+fn version_stub(dir: &Path, name: &str, version: &str) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let file = dir.join(name);
     std::fs::write(&file, format!("#!/bin/sh\necho '{version}'\n")).expect("write");

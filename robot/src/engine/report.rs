@@ -591,8 +591,8 @@ mod tests {
         }
     }
 
-    /// A PNG header is enough: the report embeds bytes, it does not decode them.
-    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n fake image";
+    /// A real 1x1 transparent PNG (68 bytes): what the report embeds as the thumbnail.
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\x0bIDAT\x78\x9c\x63\x60\x00\x02\x00\x00\x05\x00\x01\x7a\x5e\xab\x3f\x00\x00\x00\x00IEND\xae\x42\x60\x82";
 
     fn failed_run(dir: &Path) -> Vec<RunEvent> {
         std::fs::write(dir.join("step-004-browser.click.png"), PNG).expect("write screenshot");
