@@ -18,6 +18,24 @@ pub mod token;
 pub mod validate;
 pub mod workflow;
 
+/// The async runtime of a command: one thread for the client commands, the agent and
+/// `alq run` (their work is I/O, or on threads of its own), one per core for the server
+/// and the bench. `None` after printing why it cannot start.
+pub(crate) fn runtime(multi_thread: bool) -> Option<tokio::runtime::Runtime> {
+    let mut builder = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    match builder.enable_all().build() {
+        Ok(runtime) => Some(runtime),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            None
+        }
+    }
+}
+
 /// The workflow or job failed, or the server refused the request (4xx).
 pub const EXIT_FAILED: u8 = 1;
 /// The workflow file or the command line is not valid.

@@ -72,15 +72,8 @@ pub type Outcome = Result<u8, Failure>;
 
 /// Runs a command body on a small runtime and turns its outcome into the exit code.
 pub fn exec(body: impl Future<Output = Outcome>) -> u8 {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return EXIT_FAILED;
-        }
+    let Some(runtime) = super::runtime(false) else {
+        return EXIT_FAILED;
     };
     match runtime.block_on(body) {
         Ok(code) => code,

@@ -83,15 +83,8 @@ pub fn run(slots: u32, grace: Duration, webdriver_url: Option<String>) -> u8 {
         }
     };
     // One thread is plenty: jobs run on threads of their own.
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return EXIT_FAILED;
-        }
+    let Some(runtime) = super::runtime(false) else {
+        return EXIT_FAILED;
     };
     let config = AgentConfig {
         dir,

@@ -91,15 +91,8 @@ pub fn run(args: Args) -> u8 {
     options.cancel = cancel.clone();
     options.on_event = Some(progress.callback());
 
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return EXIT_FAILED;
-        }
+    let Some(runtime) = super::runtime(false) else {
+        return EXIT_FAILED;
     };
     let outcome = runtime.block_on(async {
         tokio::spawn(stop_on_ctrl_c(cancel));

@@ -87,12 +87,8 @@ pub fn run(args: Args) -> u8 {
             return super::EXIT_USAGE;
         }
     };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return super::EXIT_FAILED;
-        }
+    let Some(runtime) = super::runtime(true) else {
+        return super::EXIT_FAILED;
     };
     match runtime.block_on(serve(config)) {
         Ok(()) => 0,

@@ -81,18 +81,18 @@ async fn reaper(state: AppState, shutdown: CancellationToken) {
                 Some(Instant::now() + RETRY)
             }
         };
-        // Leases made while this slept end one TTL after they were made: no earlier
-        // than the deadline when there is one.
-        let mut deadline = deadline;
-        loop {
-            if !sleep(deadline, &state.dispatcher.leased, &shutdown).await {
-                return;
-            }
-            match deadline {
-                Some(at) if Instant::now() >= at => break,
-                Some(_) => {}
-                None => deadline = Some(Instant::now() + ttl),
-            }
+        let deadline = match deadline {
+            Some(at) => at,
+            // Nothing to watch until a lease is made here; it ends a TTL later at the
+            // earliest. Leases only need telling then, so the lease path costs nothing.
+            None => tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = state.dispatcher.leased.notified() => Instant::now() + ttl,
+            },
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep_until(deadline) => {}
         }
     }
 }

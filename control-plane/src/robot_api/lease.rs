@@ -34,7 +34,7 @@ pub async fn lease(
             body.slots
         )));
     }
-    Box::pin(robots::touch(&state.db, &robot.robot_id)).await?;
+    robots::touch(&state.db, &robot.robot_id).await?;
     let wait = Duration::from_secs(body.wait_s.min(state.config.lease_wait_max_s));
     let deadline = tokio::time::Instant::now() + wait;
     let mut wake = None;
@@ -42,9 +42,7 @@ pub async fn lease(
         // Parked before claiming, so a job made between the claim and the wait still
         // wakes this request.
         let mut parked = state.dispatcher.park(&robot.tenant_id, &robot.labels);
-        // Boxed, like every database call here: a parked request's future keeps the
-        // size of its largest state, and 10,000 parked robots multiply it.
-        let claimed = match Box::pin(claim(&state, &robot, body.slots)).await {
+        let claimed = match claim(&state, &robot, body.slots).await {
             Ok(claimed) => claimed,
             Err(error) => {
                 // Woken for a job this request cannot claim now: another robot may.

@@ -77,17 +77,14 @@ impl FromRequestParts<AppState> for RobotCaller {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts)?;
-        // Boxed: this future is part of every robot request's, parked lease polls too.
-        let record = Box::pin(lookup(state, token, TokenKind::Robot)).await?;
+        let record = lookup(state, token, TokenKind::Robot).await?;
         let robot_id = record.robot_id.unwrap_or_default();
-        let robot = Box::pin(robots::get(&state.db, &robot_id))
-            .await?
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::Unauthenticated,
-                    "the robot of this token was deleted: register it again",
-                )
-            })?;
+        let robot = robots::get(&state.db, &robot_id).await?.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthenticated,
+                "the robot of this token was deleted: register it again",
+            )
+        })?;
         Ok(RobotCaller {
             disabled: robot.disabled,
             robot_id: robot.id,
