@@ -174,10 +174,17 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<RobotRecord>, sqlx::Error> 
 
 /// Notes that the robot called (lease, heartbeat), for its online status.
 pub async fn touch(db: &Db, id: &str) -> Result<(), sqlx::Error> {
-    on_db!(db, pool => sqlx::query("UPDATE robots SET last_seen = $1 WHERE id = $2")
-        .bind(now_ms())
+    seen_at(db, id, now_ms()).await.map(|_| ())
+}
+
+/// Records that the robot was last seen at `at` (Unix ms); false when it no longer
+/// exists.
+pub async fn seen_at(db: &Db, id: &str, at: i64) -> Result<bool, sqlx::Error> {
+    let done = on_db!(db, pool => sqlx::query("UPDATE robots SET last_seen = $1 WHERE id = $2")
+        .bind(at)
         .bind(id)
         .execute(pool)
-        .await
-        .map(|_| ()))
+        .await?
+        .rows_affected());
+    Ok(done == 1)
 }

@@ -1,11 +1,10 @@
-//! Robots as people manage them: created (by registration), listed, seen, disabled,
-//! enabled and deleted. The robot protocol (lease, heartbeat) lives elsewhere and reuses
-//! `create_robot` and `mark_seen`.
+//! Robots as people manage them: listed, disabled, enabled and deleted. Registration
+//! and marking robots seen belong to the robot protocol (`db::robots`).
 
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{BeginWrite as _, Db, new_id, now_ms};
+use super::{BeginWrite as _, Db, now_ms};
 use crate::on_db;
 
 /// A stored robot.
@@ -33,25 +32,6 @@ pub struct RobotRecord {
     pub last_seen_at: Option<i64>,
     /// When it registered (Unix ms).
     pub created_at: i64,
-}
-
-/// What a robot tells about itself when it registers.
-#[derive(Debug, Clone, Default)]
-pub struct NewRobot {
-    /// Its name, unique in the tenant.
-    pub name: String,
-    /// The machine it runs on.
-    pub hostname: String,
-    /// Its operating system.
-    pub os: String,
-    /// Its CPU architecture.
-    pub arch: String,
-    /// The alq version it runs.
-    pub version: String,
-    /// Its labels (with the registration token's).
-    pub labels: Vec<String>,
-    /// The browsers it can drive.
-    pub browsers: Vec<String>,
 }
 
 /// The columns `from_row` reads, as a literal for `concat!`.
@@ -84,60 +64,6 @@ where
         last_seen_at: row.try_get("last_seen")?,
         created_at: row.try_get("created_at")?,
     })
-}
-
-/// Stores a new robot, seen now. A name taken in the tenant is a unique violation (409).
-pub async fn create_robot(
-    db: &Db,
-    tenant_id: &str,
-    new: &NewRobot,
-) -> Result<RobotRecord, sqlx::Error> {
-    let now = now_ms();
-    let robot = RobotRecord {
-        id: new_id(),
-        name: new.name.clone(),
-        hostname: new.hostname.clone(),
-        os: new.os.clone(),
-        arch: new.arch.clone(),
-        version: new.version.clone(),
-        labels: new.labels.clone(),
-        browsers: new.browsers.clone(),
-        disabled: false,
-        last_seen_at: Some(now),
-        created_at: now,
-    };
-    let labels = serde_json::Value::from(robot.labels.clone()).to_string();
-    let browsers = serde_json::Value::from(robot.browsers.clone()).to_string();
-    on_db!(db, pool => sqlx::query(
-        "INSERT INTO robots (id, tenant_id, name, hostname, os, arch, version, labels, browsers, disabled, last_seen, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, FALSE, $10, $11)",
-    )
-    .bind(&robot.id)
-    .bind(tenant_id)
-    .bind(&robot.name)
-    .bind(&robot.hostname)
-    .bind(&robot.os)
-    .bind(&robot.arch)
-    .bind(&robot.version)
-    .bind(&labels)
-    .bind(&browsers)
-    .bind(now)
-    .bind(now)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(robot)
-}
-
-/// Records that a robot called (heartbeat, lease); false when it no longer exists.
-pub async fn mark_seen(db: &Db, robot_id: &str, at: i64) -> Result<bool, sqlx::Error> {
-    let done = on_db!(db, pool => sqlx::query("UPDATE robots SET last_seen = $1 WHERE id = $2")
-        .bind(at)
-        .bind(robot_id)
-        .execute(pool)
-        .await?
-        .rows_affected());
-    Ok(done == 1)
 }
 
 /// The robots of a tenant by name.

@@ -31,7 +31,7 @@ async fn metrics_count_jobs_robots_and_requests_by_route(backend: Backend) {
     let tenant = default_tenant(&server).await;
     let robot = insert_robot(&db, &tenant, "r1", &[]).await;
     insert_robot(&db, &tenant, "r2", &[]).await;
-    alq_control_plane::db::robots_admin::mark_seen(&db, &robot.id, 0)
+    alq_control_plane::db::robots::seen_at(&db, &robot.id, 0)
         .await
         .unwrap();
     for state in ["pending", "pending", "running", "dead"] {
@@ -89,6 +89,8 @@ async fn metrics_count_jobs_robots_and_requests_by_route(backend: Backend) {
     assert!(text.contains("alq_lease_wait_seconds_count 0"), "{text}");
     // Every statement counts, up to the scrape; the next scrape shows this one's two.
     let uses = sample(&text, "alq_database_uses_total").expect("database uses");
+    // The pool takes connections back on a task of its own, a moment after the answer.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let again = sample(&metrics_text(&server).await, "alq_database_uses_total").unwrap();
     assert!(uses > 10.0, "{text}");
     assert_eq!(sample(&text, "alq_lease_polls_parked"), Some(0.0));

@@ -1,6 +1,6 @@
 //! Robots as people see them: status, current jobs, disable, enable, delete.
 
-use alq_control_plane::db::{Db, robots_admin, tokens};
+use alq_control_plane::db::{Db, robots, tokens};
 use alq_control_plane::on_db;
 use serde_json::Value;
 
@@ -50,11 +50,7 @@ async fn robots_show_their_status_and_are_managed_by_admins(backend: Backend) {
     let long_ago = chrono::Utc::now().timestamp_millis()
         - 3 * i64::try_from(server.config.heartbeat_interval_ms).unwrap()
         - 1_000;
-    assert!(
-        robots_admin::mark_seen(&db, &silent.id, long_ago)
-            .await
-            .unwrap()
-    );
+    assert!(robots::seen_at(&db, &silent.id, long_ago).await.unwrap());
     let job = insert_job(&db, &tenant, "running", Some(&worker.id)).await;
     insert_job(&db, &tenant, "succeeded", Some(&worker.id)).await;
     let worker_token = tokens::create_robot(&db, &tenant, &worker.id, "worker")

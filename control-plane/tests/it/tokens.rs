@@ -2,7 +2,8 @@
 //! helpers the other resource tests share.
 
 use alq_control_plane::db::Db;
-use alq_control_plane::db::robots_admin::{self, NewRobot, RobotRecord};
+use alq_control_plane::db::robots;
+use alq_control_plane::db::robots_admin::{self, RobotRecord};
 use serde_json::{Value, json};
 
 use crate::common::{Backend, Client, TestServer};
@@ -45,18 +46,21 @@ pub async fn open_db(server: &TestServer) -> Db {
     Db::connect(&server.config).await.unwrap()
 }
 
-/// Registers a robot the way the registration endpoint does.
+/// Registers a robot with the code the registration endpoint runs.
 pub async fn insert_robot(db: &Db, tenant: &str, name: &str, labels: &[&str]) -> RobotRecord {
-    let new = NewRobot {
-        name: name.into(),
-        hostname: format!("{name}.lan"),
-        os: "linux".into(),
-        arch: "x86_64".into(),
-        version: "0.1.0".into(),
-        labels: labels.iter().map(|l| (*l).to_owned()).collect(),
-        browsers: vec!["chromium".into()],
+    let labels: Vec<String> = labels.iter().map(|l| (*l).to_owned()).collect();
+    let hostname = format!("{name}.lan");
+    let registration = robots::Registration {
+        name,
+        hostname: &hostname,
+        os: "linux",
+        arch: "x86_64",
+        version: "0.1.0",
+        labels: &labels,
+        browsers: &["chromium".to_owned()],
     };
-    robots_admin::create_robot(db, tenant, &new).await.unwrap()
+    let id = robots::register(db, tenant, &registration).await.unwrap();
+    robots_admin::get(db, tenant, &id).await.unwrap().unwrap()
 }
 
 /// A new tenant and the secret of its first admin token.
