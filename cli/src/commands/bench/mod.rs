@@ -292,10 +292,15 @@ async fn park(args: &Args, api: &Api, server: &Server) -> anyhow::Result<Parked>
     // The last polls to park may still be claiming (a poll parks, then claims), and
     // the sweep may look once more after the last measurement's jobs: let both settle.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    // Two scrapes back to back tell what a scrape itself costs.
+    // Two scrapes tell what a scrape itself costs. Each shows the count as of its
+    // start; its own statements give their connections back to the pool a moment
+    // after it answers, so each scrape is followed by a pause before the next one.
     let uses = |text: &str| sample(text, "alq_database_uses_total").unwrap_or(f64::NAN);
+    let settle = Duration::from_millis(500);
     let first = uses(&api.metrics().await?);
+    tokio::time::sleep(settle).await;
     let start = uses(&api.metrics().await?);
+    tokio::time::sleep(settle).await;
     let per_scrape = start - first;
     let cpu_start = proc_stats(server.pid());
     let started = Instant::now();
