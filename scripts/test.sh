@@ -293,6 +293,8 @@ run_checks() {
     # Tests get their own TMPDIR inside $TMP: what they (and the Chromium they start)
     # leave behind, such as /tmp/org.chromium.Chromium.* folders, is removed with it.
     mkdir -p "$TMP/tmp"
+    # Building the tests is its own phase, so the summary tells compile time from run time.
+    check build cargo test --workspace --no-run --quiet
     if cargo nextest --version >/dev/null 2>&1; then
         check tests env TMPDIR="$TMP/tmp" cargo nextest run --workspace --no-fail-fast "${args[@]}"
         if has_doctests; then
@@ -308,14 +310,23 @@ main() {
     CARGO_TARGET_DIR=$(alq_target_dir)
     export CARGO_TARGET_DIR
     command -v cargo >/dev/null 2>&1 || alq_die "cargo is not installed (https://rustup.rs)"
+    local started=$SECONDS phase=$SECONDS
     install_requirements
+    phase_time packages "$phase"
+    phase=$SECONDS
     start_services
-    local started=$SECONDS
+    phase_time services "$phase"
     run_checks "$@"
-    printf '\n%ssummary%s (%ss; cargo target folder %s)\n' "$ALQ_BOLD" "$ALQ_RESET" \
-        $((SECONDS - started)) "$CARGO_TARGET_DIR" >&2
+    printf '\n%ssummary%s (%ss in all; load %s; cargo target folder %s)\n' "$ALQ_BOLD" \
+        "$ALQ_RESET" $((SECONDS - started)) "$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)" \
+        "$CARGO_TARGET_DIR" >&2
     printf '%s\n' "${RESULTS[@]}" >&2
     return "$FAILED"
+}
+
+# Records how long a set-up phase took, for the summary (checks record their own).
+phase_time() {
+    RESULTS+=("$(printf '  %-7s %-10s %5ss' '' "$1" $((SECONDS - $2)))")
 }
 
 main "$@"

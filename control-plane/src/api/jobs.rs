@@ -22,7 +22,7 @@ use super::json::Body;
 use crate::AppState;
 use crate::auth::{Caller, Role};
 use crate::db::jobs::{self, JobRecord, ListFilter, NewJob};
-use crate::db::{artifacts, audit, job_events, now_ms, workflows};
+use crate::db::{artifacts, audit, job_events, workflows};
 use crate::error::{ApiError, ApiResult};
 use crate::lease::JobReady;
 use crate::robot_api::{job_id, utc};
@@ -275,7 +275,7 @@ pub(crate) fn new_job(caller: &Caller, target: &Target, spec: JobSpec) -> ApiRes
         inputs,
         secret_inputs: target.secret_inputs.clone(),
         max_attempts,
-        run_after: spec.run_after.map_or_else(now_ms, |t| t.timestamp_millis()),
+        run_after: spec.run_after.map(|t| t.timestamp_millis()),
         retry_of: None,
         created_by: caller.actor(),
     })
@@ -584,7 +584,7 @@ pub async fn retry(
             inputs: old.inputs.clone(),
             secret_inputs: old.secret_inputs.clone(),
             max_attempts: old.max_attempts,
-            run_after: now_ms(),
+            run_after: None,
             retry_of: Some(old.id),
             created_by: caller.actor(),
         },

@@ -102,7 +102,8 @@ pub async fn create_bulk(
             .map(|job| JobReady {
                 tenant_id: job.tenant_id,
                 labels: job.labels,
-                run_after: job.run_after,
+                // None: created due, and the epoch is in the past.
+                run_after: job.run_after.unwrap_or(0),
             })
             .collect(),
     );

@@ -343,24 +343,27 @@ pub async fn create_registration(
         None => "robot registration".to_owned(),
     };
     let labels = check_labels(&body.labels)?;
-    let expires_at = expiry(&body, crate::db::now_ms())?;
-    let created = tokens::create_registration(
-        &state.db,
-        &caller.tenant_id,
-        &name,
-        &labels,
-        body.single_use,
+    // One reading of the clock for the whole change: the expiry is counted from the
+    // same instant the token is recorded as created.
+    let now = crate::db::now_ms();
+    let expires_at = expiry(&body, now)?;
+    let new = tokens::NewRegistration {
+        name,
+        labels,
+        single_use: body.single_use,
         expires_at,
-        Some(&caller.token_id),
-    )
-    .await?;
+        created_at: now,
+    };
+    let created =
+        tokens::create_registration(&state.db, &caller.tenant_id, &new, Some(&caller.token_id))
+            .await?;
     audit::record(
         &state.db,
         &caller.tenant_id,
         &caller.actor(),
         "robot_token.create",
         &format!("token:{}", created.record.id),
-        json!({ "name": name, "labels": labels, "single_use": body.single_use, "expires_at": expires_at }),
+        json!({ "name": new.name, "labels": new.labels, "single_use": new.single_use, "expires_at": new.expires_at }),
     )
     .await?;
     Ok((

@@ -83,8 +83,8 @@ pub struct NewJob {
     pub secret_inputs: Vec<String>,
     /// At most this many leases.
     pub max_attempts: i64,
-    /// Not before (Unix ms).
-    pub run_after: i64,
+    /// Not before (Unix ms); `None` is the moment it is created.
+    pub run_after: Option<i64>,
     /// The job it retries.
     pub retry_of: Option<i64>,
     /// Who made it (for the record).
@@ -284,7 +284,7 @@ pub async fn create(db: &Db, job: &NewJob) -> Result<JobRecord, sqlx::Error> {
         .bind(&inputs)
         .bind(&secret_inputs)
         .bind(job.max_attempts)
-        .bind(job.run_after)
+        .bind(job.run_after.unwrap_or(now))
         .bind(job.retry_of)
         .bind(&job.created_by)
         .bind(now)

@@ -45,7 +45,7 @@ pub async fn create_many(db: &Db, jobs: &[NewJob]) -> Result<Vec<i64>, sqlx::Err
                     .bind(inputs)
                     .bind(secret_inputs)
                     .bind(job.max_attempts)
-                    .bind(job.run_after)
+                    .bind(job.run_after.unwrap_or(now))
                     .bind(job.retry_of)
                     .bind(&job.created_by)
                     .bind(now);

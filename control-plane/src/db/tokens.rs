@@ -103,6 +103,22 @@ pub struct NewPersonal {
     pub system: bool,
 }
 
+/// A robot registration token to create.
+#[derive(Debug, Clone)]
+pub struct NewRegistration {
+    /// Its name.
+    pub name: String,
+    /// The labels robots registered with it get.
+    pub labels: Vec<String>,
+    /// Whether it registers one robot only.
+    pub single_use: bool,
+    /// When it stops working (Unix ms).
+    pub expires_at: Option<i64>,
+    /// When it is made (Unix ms): the reading of the clock `expires_at` was computed
+    /// from, so that their difference is exactly the lifetime asked for.
+    pub created_at: i64,
+}
+
 /// The columns `from_row` reads, as a literal for `concat!`.
 macro_rules! columns {
     () => {
@@ -154,6 +170,7 @@ async fn insert(
     expires_at: Option<i64>,
     robot_id: Option<&str>,
     created_by: Option<&str>,
+    now: i64,
 ) -> Result<NewToken, sqlx::Error> {
     let secret = auth::generate(kind);
     let record = TokenRecord {
@@ -169,7 +186,7 @@ async fn insert(
         used_at: None,
         expires_at,
         robot_id: robot_id.map(str::to_owned),
-        created_at: now_ms(),
+        created_at: now,
         revoked_at: None,
     };
     let labels_json = serde_json::to_string(labels).unwrap_or_else(|_| "[]".into());
@@ -216,6 +233,7 @@ pub async fn create_personal(
         None,
         None,
         created_by,
+        now_ms(),
     )
     .await
 }
@@ -224,24 +242,22 @@ pub async fn create_personal(
 pub async fn create_registration(
     db: &Db,
     tenant_id: &str,
-    name: &str,
-    labels: &[String],
-    single_use: bool,
-    expires_at: Option<i64>,
+    new: &NewRegistration,
     created_by: Option<&str>,
 ) -> Result<NewToken, sqlx::Error> {
     insert(
         db,
         tenant_id,
         TokenKind::Registration,
-        name,
+        &new.name,
         None,
         false,
-        labels,
-        single_use,
-        expires_at,
+        &new.labels,
+        new.single_use,
+        new.expires_at,
         None,
         created_by,
+        new.created_at,
     )
     .await
 }
@@ -265,6 +281,7 @@ pub async fn create_robot(
         None,
         Some(robot_id),
         None,
+        now_ms(),
     )
     .await
 }

@@ -74,11 +74,11 @@ async fn a_robot_parked_on_b_is_woken_by_a_job_created_on_a() {
         let (jobs, leased) = parked.await.unwrap();
         assert_eq!(jobs.len(), 1, "round {round}");
         assert_eq!(jobs[0]["job_id"], id);
-        // The wake-up crosses replicas through Redis: far sooner than B's 2 s sweep would
-        // find the job. (The latency itself is a benchmark figure, not a test: see
-        // docs/benchmarks.md; this machine is shared and noisy.)
+        // The wake-up crosses replicas through Redis, sooner than B's 10 s shared sweep
+        // would find the job; the bound is loose because the machine is shared and
+        // noisy. (The latency itself is a benchmark figure: docs/benchmarks.md.)
         let took = leased.duration_since(created);
-        assert!(took < Duration::from_secs(1), "round {round}: {took:?}");
+        assert!(took < Duration::from_secs(5), "round {round}: {took:?}");
         latencies.push(took);
         complete(&on_b, &jobs[0], json!({"outcome": "succeeded"}))
             .await

@@ -47,17 +47,15 @@ pub async fn registration_token(
     expires_at: Option<i64>,
 ) -> String {
     let tenant = default_tenant(server).await;
-    let labels: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
-    tokens::create_registration(
-        &server.state.db,
-        &tenant,
-        "test",
-        &labels,
+    let new = tokens::NewRegistration {
+        name: "test".into(),
+        labels: labels.iter().map(|l| l.to_string()).collect(),
         single_use,
         expires_at,
-        None,
-    )
-    .await
+        created_at: alq_control_plane::db::now_ms(),
+    };
+    tokens::create_registration(&server.state.db, &tenant, &new, None)
+        .await
     .unwrap()
     .secret
 }

@@ -288,7 +288,8 @@ async fn http_cancel_stops_a_slow_request() {
     )
     .await;
     assert!(matches!(result, Err(ActionError::Cancelled)), "{result:?}");
-    assert!(started.elapsed() < Duration::from_secs(5));
+    // Far below the 30 s the other side would hold it: the cancel stopped it.
+    assert!(started.elapsed() < Duration::from_secs(20));
 }
 
 #[tokio::test]
@@ -748,14 +749,14 @@ async fn shell_timeout_kills_the_command_and_its_children() {
         .await,
     );
     assert!(
-        started.elapsed() < Duration::from_secs(5),
+        started.elapsed() < Duration::from_secs(20),
         "took {:?}",
         started.elapsed()
     );
     assert!(message.contains("did not finish within 0.7s"), "{message}");
     let pid = std::fs::read_to_string(env.path("child.pid")).expect("pid file");
     let pid = pid.trim();
-    let deadline = Instant::now() + Duration::from_secs(3);
+    let deadline = Instant::now() + Duration::from_secs(30);
     while !process_gone(pid) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -774,7 +775,8 @@ async fn shell_cancel_stops_the_command() {
     let started = Instant::now();
     let result = actions::shell::run(&args(json!({ "command": "sleep 30" })), &env.ctx()).await;
     assert!(matches!(result, Err(ActionError::Cancelled)), "{result:?}");
-    assert!(started.elapsed() < Duration::from_secs(5));
+    // Far below the 30 s the other side would hold it: the cancel stopped it.
+    assert!(started.elapsed() < Duration::from_secs(20));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -782,7 +784,7 @@ async fn shell_cancel_stops_the_command() {
 
 /// The message in the Maildir whose subject is `subject`, waiting a little for delivery.
 async fn find_mail(maildir: &Path, subject: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Ok(entries) = std::fs::read_dir(maildir.join("new")) {
             for entry in entries.flatten() {

@@ -197,8 +197,9 @@ async fn cancellation_stops_a_wait() {
         )
         .await;
     assert!(matches!(result, Err(ActionError::Cancelled)), "{result:?}");
+    // Far below the step's 30 s: the wait stopped on the cancel, not on the timeout.
     assert!(
-        started.elapsed() < Duration::from_secs(3),
+        started.elapsed() < Duration::from_secs(20),
         "stopped after {:?}",
         started.elapsed()
     );
@@ -258,7 +259,8 @@ async fn popups_tabs_and_dialogs() {
         s.browser.screenshot_png().await.is_none(),
         "no screenshot while an alert is open"
     );
-    assert!(started.elapsed() < Duration::from_secs(6));
+    // Far below the session's 60 s request timeout: the open alert was noticed.
+    assert!(started.elapsed() < Duration::from_secs(30));
     assert_eq!(
         s.ok(json!({"action": "browser.dialog"})).await,
         json!("Hello alert")
@@ -426,8 +428,9 @@ async fn dropping_a_browser_stops_it_at_once() {
     s.open("/form").await;
     let started = Instant::now();
     drop(s);
+    // Far below thirtyfour's 60 s request timeout.
     assert!(
-        started.elapsed() < Duration::from_secs(2),
+        started.elapsed() < Duration::from_secs(30),
         "drop took {:?}",
         started.elapsed()
     );
