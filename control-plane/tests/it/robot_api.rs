@@ -56,8 +56,8 @@ pub async fn registration_token(
     };
     tokens::create_registration(&server.state.db, &tenant, &new, None)
         .await
-    .unwrap()
-    .secret
+        .unwrap()
+        .secret
 }
 
 /// A personal token of the default tenant with `role`.
