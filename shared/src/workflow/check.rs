@@ -27,7 +27,8 @@ const MAX_ROUNDS: usize = 256;
 pub(crate) struct Checked {
     pub(crate) problems: Vec<Problem>,
     pub(crate) repaired: Option<Workflow>,
-    /// Paths of members the repair filled in: problems there are the repair's, not the user's.
+    /// Paths of members the repair filled in, and of steps whose action it had to guess:
+    /// semantic problems there (or below) are the repair's, not the user's.
     pub(crate) filled: HashSet<String>,
 }
 
@@ -154,7 +155,10 @@ impl Walker {
                     Some(_) => self.problem(format!("{here}.action"), "must be a string"),
                 }
                 // The action is unknown, but steps nested under the usual names are
-                // still checked (and their ids still count for references).
+                // still checked (and their ids still count for references). What the
+                // real action would put in scope (a loop variable) is unknown, so the
+                // semantic checks below this step are left out.
+                self.filled.insert(here.to_owned());
                 let mut lists = Map::new();
                 let like = if fields.contains_key("then") || fields.contains_key("else") {
                     "if"
@@ -440,7 +444,8 @@ mod tests {
         let found = problems(
             r#"{"name": "x", "steps": [
   {"action": "for_each", "steps": [{"id": "a", "action": "log", "message": "m", "bad": 1}]},
-  {"action": "fro_each", "steps": [{"id": "b", "action": "log", "message": 5, "worse": 2}]},
+  {"action": "fro_each", "items": [1], "as": "row", "steps": [
+    {"id": "b", "action": "log", "message": "{{ row }}", "worse": 2}]},
   {"action": "log", "message": "{{ steps.a.output }} {{ steps.b.output }}"}
 ]}"#,
         );
@@ -453,6 +458,7 @@ mod tests {
             )
         );
         assert!(found[3].starts_with("steps[1].steps[0].worse: unknown field `worse`"));
+        assert!(!found.iter().any(|p| p.contains("unknown name `row`")));
     }
 
     #[test]
