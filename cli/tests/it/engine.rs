@@ -441,3 +441,29 @@ fn a_failure_in_a_loop_names_the_step_number_the_user_saw() {
         "the report names the step as its tree does"
     );
 }
+
+/// A `try` cut off by its own timeout stops handling failures: the failure of a later
+/// step is a failure again.
+#[test]
+fn a_timed_out_try_handles_nothing_after_it() {
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        r#"{"name": "x", "steps": [
+  {"action": "try", "timeout_ms": 300, "continue_on_error": true,
+   "steps": [{"action": "sleep", "ms": 60000}],
+   "catch": [{"action": "log", "message": "never"}]},
+  {"action": "fail", "message": "real"}
+]}"#,
+    );
+    let run = ws.alq(&["run", "wf.json"]);
+    run.expect_code(1)
+        .stderr_has(&["! #1 try", "✗ #3 fail", "step #3 (steps[1], fail): real"]);
+    let events = events(&ws.run_dir());
+    assert!(
+        events
+            .iter()
+            .any(|e| e["seq"] == 3 && e["status"] == "failed"),
+        "the later failure is not handled"
+    );
+}
