@@ -3,12 +3,15 @@
 mod asset;
 mod bench;
 mod browser;
+#[cfg(target_os = "linux")]
+mod browser_lifecycle;
 mod common;
 mod doctor;
 mod engine;
 mod examples;
 mod job;
 mod login;
+mod navigation;
 mod robot_agent;
 mod server;
 mod site;

@@ -452,8 +452,19 @@ fn a_killed_robots_job_is_finished_by_another_and_the_first_never_completes_it()
     first.start(&[]);
     let id = start_job(&admin, "slow");
     wait_steps(&server, &id, 2, &first);
+    #[cfg(target_os = "linux")]
+    let profiles = crate::common::processes::profiles_of(first.pid());
+    #[cfg(target_os = "linux")]
+    assert_eq!(
+        profiles.len(),
+        1,
+        "the job's browser has its profile folder"
+    );
     first.signal("-KILL");
     first.kill();
+    // The killed robot's chromedriver and Chromium die with it.
+    #[cfg(target_os = "linux")]
+    crate::common::processes::wait_no_browsers(&profiles, Duration::from_secs(20));
     let mut second = Robot::new();
     second
         .register(&server.url, &token, &["--name", "second"])
@@ -461,6 +472,11 @@ fn a_killed_robots_job_is_finished_by_another_and_the_first_never_completes_it()
     second.start(&[]);
     let done = wait_state(&admin, &id, "succeeded", Duration::from_secs(60), &second);
     assert_eq!(done["attempt"], 2, "{done}");
+    // The next robot to start removed the folder the killed one left.
+    #[cfg(target_os = "linux")]
+    for profile in &profiles {
+        assert!(!profile.exists(), "{} is left behind", profile.display());
+    }
     // The first robot comes back with the old attempt in its spool: it drops it.
     first.start(&[]);
     let started = Instant::now();

@@ -394,4 +394,63 @@ fn shapes_that_are_not_steps() {
     ws.alq(&["validate", "wf.json"])
         .expect_code(2)
         .stderr_has(&["steps: invalid type: an object, expected a list of steps"]);
+
+#[test]
+fn expect_status_bad_values_name_the_step_and_field() {
+    invalid(
+        r#"{"name": "x", "steps": [
+  {"action": "browser.open", "url": "http://127.0.0.1/", "expect_status": "abc"}
+]}"#,
+        &[
+            "steps[0].expect_status",
+            "`abc` is not an HTTP status (100 to 599), a class like `2xx` or a range like `200-299`",
+        ],
+    );
+    invalid(
+        r#"{"name": "x", "steps": [
+  {"action": "browser.open", "url": "http://127.0.0.1/"},
+  {"action": "browser.goto", "url": "http://127.0.0.1/a", "expect_status": ["2xx", "404-400", "6xx"]}
+]}"#,
+        &[
+            "steps[1].expect_status[1]",
+            "`404-400` is a range whose start is above its end",
+            "steps[1].expect_status[2]",
+            "`6xx` is not an HTTP status",
+        ],
+    );
+    invalid(
+        r#"{"name": "x", "steps": [
+  {"action": "browser.open", "url": "http://127.0.0.1/", "expect_status": 999}
+]}"#,
+        &[
+            "wf.json:2:",
+            "steps[0].expect_status",
+            "`999` is not an HTTP status",
+        ],
+    );
+    invalid(
+        r#"{"name": "x", "steps": [
+  {"action": "browser.open", "url": "http://127.0.0.1/", "expect_status": []}
+]}"#,
+        &["steps[0].expect_status", "needs at least one status"],
+    );
+    invalid(
+        r#"{"name": "x", "steps": [
+  {"action": "browser.open", "url": "http://127.0.0.1/", "expect_status": true}
+]}"#,
+        &["steps[0].expect_status", "invalid type: a boolean"],
+    );
+}
+
+#[test]
+fn expect_status_good_values_and_expressions_validate() {
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        r#"{"name": "x", "inputs": {"ok": {"type": "integer", "default": 200}}, "steps": [
+  {"action": "browser.open", "url": "http://127.0.0.1/", "expect_status": [200, "3xx", "400-404", "{{ inputs.ok }}"]},
+  {"action": "browser.goto", "url": "http://127.0.0.1/", "expect_status": "2XX"}
+]}"#,
+    );
+    ws.alq(&["validate", "wf.json"]).expect_code(0);
 }

@@ -115,6 +115,8 @@ struct Shared {
 /// the server refuses the robot's token.
 pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<(), AgentError> {
     let identity = Identity::load(&config.dir)?;
+    // Browsers a killed predecessor left behind go before new ones start.
+    crate::actions::browser::owner::sweep();
     let client = RobotClient::new(&identity.url, &identity.token, identity.ca_cert.as_deref())?;
     let spool_dir = config.dir.join("spool");
     let spool = Spool::open(&spool_dir).map_err(|source| AgentError::Io {
