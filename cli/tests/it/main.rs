@@ -10,6 +10,7 @@ mod examples;
 mod job;
 mod login;
 mod robot_agent;
+mod robot_ops;
 mod server;
 mod site;
 mod tenant;
