@@ -28,8 +28,45 @@ macro_rules! w {
     }};
 }
 
+/// Where the report finds the screenshots its events name.
+#[derive(Debug, Clone, Copy)]
+pub enum Screenshots<'a> {
+    /// Files in the run folder (`alq run`).
+    Dir(&'a Path),
+    /// Bytes by file name (`alq job report`, from a job's artifacts).
+    Bytes(&'a BTreeMap<String, Vec<u8>>),
+}
+
+impl Screenshots<'_> {
+    /// The bytes of `file`, when it can be embedded: inside the run folder and not too big.
+    fn embeddable(&self, file: &str) -> Option<Vec<u8>> {
+        match self {
+            Screenshots::Dir(run_dir) => {
+                // A file name that tries to leave the run folder is linked (harmless)
+                // but never read.
+                let inside = Path::new(file)
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_)));
+                let path = run_dir.join(file);
+                let small =
+                    inside && std::fs::metadata(&path).is_ok_and(|m| m.len() <= MAX_EMBEDDED_IMAGE);
+                small.then(|| std::fs::read(&path).ok()).flatten()
+            }
+            Screenshots::Bytes(files) => files
+                .get(file)
+                .filter(|b| u64::try_from(b.len()).is_ok_and(|n| n <= MAX_EMBEDDED_IMAGE))
+                .cloned(),
+        }
+    }
+}
+
 /// Renders the report of a run from its events; screenshots are read from `run_dir`.
 pub fn render(workflow_name: &str, events: &[RunEvent], run_dir: &Path) -> String {
+    render_with(workflow_name, events, Screenshots::Dir(run_dir))
+}
+
+/// Renders the report of a run from its events, with the screenshots from `shots`.
+pub fn render_with(workflow_name: &str, events: &[RunEvent], shots: Screenshots<'_>) -> String {
     let run = Run::from_events(events);
     let status = run.status_class();
     let mut out = String::with_capacity(16 * 1024);
@@ -43,7 +80,7 @@ pub fn render(workflow_name: &str, events: &[RunEvent], run_dir: &Path) -> Strin
         include_str!("report.css"),
     );
     header(&mut out, workflow_name, &run, status);
-    steps(&mut out, &run, run_dir);
+    steps(&mut out, &run, shots);
     if let Some(inputs) = run.inputs.filter(|i| !i.is_empty()) {
         key_values(&mut out, "Inputs", inputs);
     }
@@ -307,7 +344,7 @@ fn header(out: &mut String, name: &str, run: &Run, status: &str) {
     out.push_str("</header>");
 }
 
-fn steps(out: &mut String, run: &Run, run_dir: &Path) {
+fn steps(out: &mut String, run: &Run, shots: Screenshots<'_>) {
     out.push_str(
         "<section class=\"box\"><h2>Steps<span><button type=\"button\" \
          onclick=\"alqAll(true)\">Expand all</button><button type=\"button\" \
@@ -322,12 +359,12 @@ fn steps(out: &mut String, run: &Run, run_dir: &Path) {
         out.push_str("<div class=\"empty\">No step ran.</div>");
     }
     for seq in &run.roots {
-        step(out, run, *seq, run_dir);
+        step(out, run, *seq, shots);
     }
     out.push_str("</div></section>");
 }
 
-fn step(out: &mut String, run: &Run, seq: u64, run_dir: &Path) {
+fn step(out: &mut String, run: &Run, seq: u64, shots: Screenshots<'_>) {
     let Some(node) = run.steps.get(&seq) else {
         return;
     };
@@ -376,7 +413,7 @@ fn step(out: &mut String, run: &Run, seq: u64, run_dir: &Path) {
             .unwrap_or_default()
     );
     match finished.and_then(|f| f.screenshot) {
-        Some(file) => thumbnail(out, run_dir, file, seq),
+        Some(file) => thumbnail(out, shots, file, seq),
         None => out.push_str("<span></span>"),
     }
     out.push_str(if has_body { "</summary>" } else { "</div>" });
@@ -400,7 +437,7 @@ fn step(out: &mut String, run: &Run, seq: u64, run_dir: &Path) {
         if !node.children.is_empty() {
             out.push_str("<div class=\"kids\">");
             for child in &node.children {
-                step(out, run, *child, run_dir);
+                step(out, run, *child, shots);
             }
             out.push_str("</div>");
         }
@@ -412,7 +449,7 @@ fn step(out: &mut String, run: &Run, seq: u64, run_dir: &Path) {
 
 /// A thumbnail of the screenshot, embedded so the report stands alone, inside a link to
 /// the full file next to the report.
-fn thumbnail(out: &mut String, run_dir: &Path, file: &str, seq: u64) {
+fn thumbnail(out: &mut String, shots: Screenshots<'_>, file: &str, seq: u64) {
     let href = url_path(file);
     w!(
         out,
@@ -420,14 +457,7 @@ fn thumbnail(out: &mut String, run_dir: &Path, file: &str, seq: u64) {
          {seq}\" onclick=\"event.stopPropagation()\">",
         attr(&href)
     );
-    // A file name that tries to leave the run folder is linked (harmless) but never read.
-    let inside = Path::new(file)
-        .components()
-        .all(|c| matches!(c, std::path::Component::Normal(_)));
-    let path = run_dir.join(file);
-    let embeddable =
-        inside && std::fs::metadata(&path).is_ok_and(|m| m.len() <= MAX_EMBEDDED_IMAGE);
-    match embeddable.then(|| std::fs::read(&path).ok()).flatten() {
+    match shots.embeddable(file) {
         Some(bytes) => w!(
             out,
             "<img src=\"data:{};base64,{}\" alt=\"screenshot of step {seq}\" loading=\"lazy\">",
