@@ -4,6 +4,7 @@ pub mod asset;
 pub mod bench;
 pub mod doctor;
 pub mod job;
+mod job_files;
 pub mod login;
 mod output;
 mod progress;

@@ -13,6 +13,7 @@ mod job;
 mod login;
 mod navigation;
 mod robot_agent;
+mod robot_ops;
 mod server;
 mod site;
 mod tenant;

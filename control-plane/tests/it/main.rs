@@ -15,6 +15,7 @@ mod leasing;
 mod ops;
 mod replicas;
 mod robot_api;
+mod robot_presence;
 mod robots_admin;
 mod tenants;
 mod tls;

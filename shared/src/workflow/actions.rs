@@ -106,6 +106,17 @@ actions! {
     "shell.run" => ShellRun(ShellRunArgs),
 }
 
+/// The fields of the action named `name` that hold nested steps (those `children`
+/// returns), known before the action is parsed.
+pub(crate) fn step_list_fields(name: &str) -> &'static [&'static str] {
+    match name {
+        "if" => &["then", "else"],
+        "for_each" | "while" => &["steps"],
+        "try" => &["steps", "catch", "finally"],
+        _ => &[],
+    }
+}
+
 impl Action {
     /// The steps nested in a control action, with the field that holds them.
     pub fn children(&self) -> Vec<(&'static str, &[Step])> {

@@ -2,6 +2,7 @@
 //! validation and its JSON Schema.
 
 mod actions;
+mod check;
 mod error;
 mod expr;
 mod load;
