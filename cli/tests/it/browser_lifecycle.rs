@@ -92,3 +92,19 @@ fn after_sigkill_the_browser_dies_and_the_next_start_removes_its_folder() {
         }
     });
 }
+
+#[test]
+fn a_second_sigterm_quits_at_once_and_still_leaves_no_browser() {
+    if !have_chromedriver() {
+        return;
+    }
+    let ws = Workspace::new();
+    let (child, profile) = start_waiting_run(&ws);
+    signal(child.id(), "-TERM");
+    signal(child.id(), "-TERM");
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(143), "{stderr}");
+    wait_no_browsers(std::slice::from_ref(&profile), LIMIT);
+    assert!(!profile.exists(), "the profile folder is removed");
+}
