@@ -394,6 +394,7 @@ fn shapes_that_are_not_steps() {
     ws.alq(&["validate", "wf.json"])
         .expect_code(2)
         .stderr_has(&["steps: invalid type: an object, expected a list of steps"]);
+}
 
 #[test]
 fn expect_status_bad_values_name_the_step_and_field() {
