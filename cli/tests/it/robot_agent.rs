@@ -654,7 +654,13 @@ fn a_network_cut_shorter_than_the_lease_loses_nothing_and_sends_nothing_twice() 
 
 #[test]
 fn a_server_that_goes_away_and_comes_back_gets_its_parked_robot_back() {
-    let mut server = Server::start_configured(quick);
+    // Quick polls, but a lease that a stall of the loaded test machine cannot outlast:
+    // this test is about the robot coming back, and a 3 s lease expired under load 20
+    // (then the job ran twice and `attempt` said 2).
+    let mut server = Server::start_configured(|config| {
+        quick(config);
+        config.lease_ttl_ms = 30_000;
+    });
     let (admin, token) = setup(&server, HELLO);
     let mut robot = Robot::new();
     robot.register(&server.url, &token, &[]).expect_code(0);

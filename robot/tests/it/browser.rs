@@ -128,6 +128,18 @@ async fn waits_for_late_elements_ajax_text_and_spinners() {
     s.close().await;
 }
 
+/// Something that covers the element after alq's check and before the click must get
+/// none of the click's events: the click waits and lands on its element, once.
+#[tokio::test]
+async fn a_click_never_lands_on_what_covered_the_element_after_the_check() {
+    let Some(mut s) = session().await else { return };
+    s.open("/cover-after-check").await;
+    s.ok(json!({"action": "browser.click", "selector": "#target"}))
+        .await;
+    assert_eq!(s.text("#log").await, json!("target;"));
+    s.close().await;
+}
+
 #[tokio::test]
 async fn failures_name_the_selector_what_was_missing_and_the_page() {
     let Some(mut s) = session().await else { return };

@@ -36,6 +36,7 @@ pub async fn start() -> Site {
             }),
         )
         .route("/spinner", get(|| page(SPINNER)))
+        .route("/cover-after-check", get(|| page(COVER_AFTER_CHECK)))
         .route("/frame", get(|| page(FRAME)))
         .route("/frame-inner", get(|| page(FRAME_INNER)))
         .route("/shadow", get(|| page(SHADOW)))
@@ -111,6 +112,26 @@ const SPINNER: &str = r#"<title>Spinner</title>
 <script>
 const ms = Number(new URLSearchParams(location.search).get('ms') || 1500);
 if (ms >= 0) setTimeout(() => document.querySelector('.spinner').remove(), ms);
+</script>"#;
+
+/// An overlay that appears after every check alq and WebDriver make and before the
+/// press lands (the gap a moving element or a hover menu uses on a busy machine), made
+/// certain: it opens on the first mouse move over the page, which WebDriver sends just
+/// before the press, and closes 1.5 s later.
+const COVER_AFTER_CHECK: &str = r#"<title>Cover after check</title>
+<style>#cover{position:fixed;inset:0;background:rgba(0,0,0,.1);display:none}</style>
+<button id="target" onclick="document.getElementById('log').textContent += 'target;'">Target</button>
+<div id="cover" onmousedown="document.getElementById('log').textContent += 'cover;'"></div>
+<p id="log"></p>
+<script>
+let shown = false;
+document.addEventListener('mousemove', () => {
+  if (shown) return;
+  shown = true;
+  const cover = document.getElementById('cover');
+  cover.style.display = 'block';
+  setTimeout(() => { cover.style.display = 'none'; }, 1500);
+}, true);
 </script>"#;
 
 const FRAME: &str = r#"<title>Frame</title><h1>Outer</h1><iframe id="inner" src="/frame-inner" width="400" height="200"></iframe>"#;

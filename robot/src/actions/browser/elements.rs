@@ -10,7 +10,7 @@ use thirtyfour::prelude::*;
 
 use super::Browser;
 use super::keys;
-use super::locate::{Need, Selector, Waiter, transient};
+use super::locate::{Need, Selector, Unmet, Waiter, transient};
 use crate::actions::{ActionCtx, ActionError, ActionResult};
 
 impl Browser {
@@ -25,7 +25,16 @@ impl Browser {
     ) -> Result<T, ActionError> {
         loop {
             let element = self.wait_element(selector, need, wait).await?;
-            match op(&element).await {
+            let guarded = need == Need::Clickable && self.guard(&element).await;
+            let result = op(&element).await;
+            if guarded && let Some(cover) = self.guard_result().await {
+                wait.unmet = Unmet::Covered(cover);
+                if !wait.pause().await? {
+                    return Err(self.timed_out(selector, wait).await);
+                }
+                continue;
+            }
+            match result {
                 Ok(value) => return Ok(value),
                 Err(error) => match transient(&error) {
                     Some(unmet) => wait.unmet = unmet,

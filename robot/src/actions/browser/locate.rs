@@ -194,6 +194,29 @@ impl Browser {
         Ok(ret.json().clone())
     }
 
+    /// Watches where the next click's pointer events land (page.js `guard`); false when
+    /// the guard could not be set, and the click goes unguarded as before.
+    pub(super) async fn guard(&self, element: &WebElement) -> bool {
+        let Ok(el) = element.to_json() else {
+            return false;
+        };
+        self.helper("guard", el).await.is_ok()
+    }
+
+    /// What the guarded click hit instead of its element, if it was stopped. An error
+    /// here (the click navigated, or opened a dialog) means nothing was stopped: a stopped
+    /// press runs no page handler that could do either.
+    pub(super) async fn guard_result(&self) -> Option<String> {
+        // A script cannot run while an alert is open (it would wait for the alert), and
+        // an alert means a handler ran: the click was not stopped.
+        if self.driver().ok()?.get_alert_text().await.is_ok() {
+            return None;
+        }
+        let read = self.helper("guardResult", Value::Null);
+        let out = tokio::time::timeout(super::QUICK, read).await.ok()?.ok()?;
+        out["blocked"].as_str().map(str::to_owned)
+    }
+
     /// One look at the element: `Ok(el)` when it meets `need`, else why not.
     pub(super) async fn probe(
         &self,

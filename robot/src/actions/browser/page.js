@@ -186,10 +186,55 @@ function pageHasText(text) {
   return parts.some((p) => norm(p).includes(want));
 }
 
+// Between the hit test of `probe` and WebDriver's dispatch of the click, the page can
+// move another element over the action point (an animation, a late banner); on a busy
+// machine that gap is hundreds of milliseconds. So the click's own pointer events are
+// checked where they land, in the capture phase before any page handler (Playwright's
+// hit-target interception): when the first press does not reach `el` (or a label of
+// it), it and the rest of its sequence are stopped, and `guardResult` reports what was
+// hit, so the caller waits and tries again instead of clicking the wrong element.
+const GUARDED = ['pointerdown', 'mousedown', 'pointerup', 'mouseup', 'click', 'dblclick', 'auxclick', 'contextmenu'];
+
+function guard(el) {
+  const win = el.ownerDocument.defaultView;
+  if (win.__alqGuard) win.__alqGuard.stop();
+  const state = { verdict: null };
+  const reaches = (e) => e.composedPath().some((n) => n === el || (n.tagName === 'LABEL' && n.control === el));
+  const onEvent = (e) => {
+    if (!e.isTrusted) return;
+    if (state.verdict === null && (e.type === 'pointerdown' || e.type === 'mousedown')) {
+      state.verdict = reaches(e) ? 'ok' : describe(e.composedPath()[0]);
+    }
+    if (state.verdict !== null && state.verdict !== 'ok') {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+    }
+  };
+  for (const type of GUARDED) win.addEventListener(type, onEvent, true);
+  // A guard that nobody reads back (the click opened a dialog) must not outlive the step.
+  const timer = setTimeout(() => state.stop(), 10000);
+  state.stop = () => {
+    clearTimeout(timer);
+    for (const type of GUARDED) win.removeEventListener(type, onEvent, true);
+    if (win.__alqGuard === state) delete win.__alqGuard;
+  };
+  win.__alqGuard = state;
+  return true;
+}
+
+function guardResult() {
+  const state = window.__alqGuard;
+  if (!state) return { blocked: null };
+  state.stop();
+  return { blocked: state.verdict !== null && state.verdict !== 'ok' ? state.verdict : null };
+}
+
 switch (op) {
   case 'probe': return probe(input);
   case 'extract': return extract(input);
   case 'options': return selectOptions(input);
   case 'hasText': return pageHasText(input);
+  case 'guard': return guard(input);
+  case 'guardResult': return guardResult();
   default: throw new Error('unknown alq helper ' + op);
 }
