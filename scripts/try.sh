@@ -15,9 +15,9 @@ fi
 CARGO_TARGET_DIR=$(alq_target_dir)
 export CARGO_TARGET_DIR
 
-# The `try` profile (Cargo.toml) builds in a fraction of the time of `--release` and
-# runs the example as fast: the run waits on Chromium, not on alq. Measured on 2 busy
-# cores: see docs/quickstart.md.
+# The `try` profile (Cargo.toml) builds with a little less CPU than `--release`,
+# rebuilds incrementally after a change, and runs the example about as fast: the run
+# waits on Chromium, not on alq. Measured figures: docs/quickstart.md.
 ALQ_TRY_MINUTES_ON_2_CORES=7
 binary="$CARGO_TARGET_DIR/try/alq"
 if [[ -x "$binary" ]]; then
