@@ -14,4 +14,20 @@ if ! alq_ensure_packages "${ALQ_BROWSER_PACKAGES[@]}"; then
 fi
 CARGO_TARGET_DIR=$(alq_target_dir)
 export CARGO_TARGET_DIR
-exec cargo run --release -- run examples/login-form/workflow.json "$@"
+
+# The `try` profile (Cargo.toml) builds with a little less CPU than `--release`,
+# rebuilds incrementally after a change, and runs the example about as fast: the run
+# waits on Chromium, not on alq. Measured figures: docs/quickstart.md.
+ALQ_TRY_MINUTES_ON_2_CORES=7
+binary="$CARGO_TARGET_DIR/try/alq"
+if [[ -x "$binary" ]]; then
+    alq_say "checking the alq build (seconds, unless the sources changed since the last build)"
+else
+    cores=$(nproc 2>/dev/null || echo 2)
+    minutes=$(((ALQ_TRY_MINUTES_ON_2_CORES * 2 + cores - 1) / cores))
+    alq_say "building alq (first time takes about $minutes minutes on $cores cores, longer on a busy machine; later runs are seconds)"
+fi
+started=$SECONDS
+cargo build --profile try -p alq
+alq_say "alq is built ($((SECONDS - started)) s); running examples/login-form/workflow.json in headless Chromium"
+exec "$binary" run examples/login-form/workflow.json "$@"
