@@ -94,7 +94,8 @@ struct StartArgs {
     /// Not before this time (RFC 3339, e.g. 2026-01-31T12:00:00Z) [default: now].
     #[arg(long, value_parser = parse_time)]
     run_after: Option<String>,
-    /// A version id of the workflow [default: the latest].
+    /// The version to run: its number (as `alq workflow get` lists), its id, or the
+    /// first 6+ characters of its hash [default: the latest].
     #[arg(long)]
     version: Option<String>,
     /// Wait until the job ends; exit 0 when it succeeded, 1 when it failed, died or was

@@ -9,6 +9,7 @@ mod engine;
 mod examples;
 mod job;
 mod login;
+mod package;
 mod robot_agent;
 mod server;
 mod site;

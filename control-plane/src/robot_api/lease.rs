@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use alq_shared::protocol::{LeaseRequest, LeaseResponse, LeasedJob, LeasedWorkflow};
+use alq_shared::protocol::{LeaseRequest, LeaseResponse, LeasedJob, LeasedWorkflow, PackageRef};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -91,7 +91,7 @@ async fn claim(state: &AppState, robot: &RobotCaller, slots: u32) -> ApiResult<V
         ttl,
     )
     .await?;
-    let mut sources: HashMap<String, String> = HashMap::new();
+    let mut sources: HashMap<String, (String, Option<PackageRef>)> = HashMap::new();
     // Read once per lease answer, and only when a job was claimed: parked polls stay free.
     let mut tenant_assets = None;
     let mut leased = Vec::with_capacity(claimed.len());
@@ -105,9 +105,14 @@ async fn claim(state: &AppState, robot: &RobotCaller, slots: u32) -> ApiResult<V
                         job.id, job.version_id
                     ))
                 })?;
-            sources.insert(job.version_id.clone(), version.source);
+            let package = version.package.map(|p| PackageRef {
+                sha256: p.sha256,
+                size: u64::try_from(p.size).unwrap_or(0),
+                entry: p.entry,
+            });
+            sources.insert(job.version_id.clone(), (version.source, package));
         }
-        let source = sources.get(&job.version_id).cloned().unwrap_or_default();
+        let (source, package) = sources.get(&job.version_id).cloned().unwrap_or_default();
         let wanted = alq_shared::workflow::referenced_assets(&source);
         let assets = if wanted.is_empty() {
             serde_json::Map::new()
@@ -140,6 +145,7 @@ async fn claim(state: &AppState, robot: &RobotCaller, slots: u32) -> ApiResult<V
                 name: job.workflow_name,
                 source,
                 version_id: job.version_id,
+                package,
             },
         });
     }

@@ -5,6 +5,7 @@ pub mod backoff;
 pub mod http;
 pub mod identity;
 mod job;
+pub mod packages;
 mod register;
 mod sender;
 pub mod spool;
