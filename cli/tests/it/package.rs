@@ -156,11 +156,12 @@ fn every_example_pushed_as_it_is_runs_on_a_robot_with_its_files() {
     assert_eq!(job["outputs"]["count"], 13);
     assert_screenshots(&server, &job);
 
-    if let (Some(smtp), Some(_)) = (
+    if let (Some(smtp), Some(maildir)) = (
         crate::common::service("ALQ_TEST_SMTP"),
         crate::common::service("ALQ_TEST_SMTP_MAILDIR"),
     ) {
         let (host, port) = smtp.rsplit_once(':').unwrap();
+        let to = format!("package-{}@example.com", std::process::id());
         let job = run_job(
             &admin,
             &robot,
@@ -172,11 +173,22 @@ fn every_example_pushed_as_it_is_runs_on_a_robot_with_its_files() {
                 &format!("smtp_host={host}"),
                 "--input",
                 &format!("smtp_port={port}"),
+                "--input",
+                &format!("to={to}"),
             ],
         );
         assert_eq!(job["state"], "succeeded", "{job}\n{}", robot.log());
-        // Read from the package's data/sales.csv on the robot.
-        assert_eq!(job["outputs"]["regions"], 4, "{job}");
+        // Read from the package's data/sales.csv on the robot, and attached.
+        assert_eq!(job["outputs"]["regions"], 5, "{job}");
+        let message = std::fs::read_dir(PathBuf::from(maildir).join("new"))
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+            .find(|text| text.contains(&to))
+            .expect("the report reached the SMTP server");
+        assert!(
+            message.contains("sales.csv") && message.contains("dashboard.png"),
+            "attached"
+        );
     }
     // Each package came once, kept by its hash.
     let cached = robot.cached();
