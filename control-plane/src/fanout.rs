@@ -10,8 +10,7 @@ use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-/// What one replica tells the others. (Cancelling a running job needs no signal: the
-/// robot learns it from its next heartbeat, which reads the database.)
+/// What one replica tells the others.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Signal {
@@ -24,6 +23,12 @@ pub enum Signal {
         labels: Vec<String>,
         /// Not claimable before (Unix ms).
         run_after: i64,
+    },
+    /// Someone asked to cancel a running job: the replica where its robot's heartbeat
+    /// poll waits answers it now. (Lost, the robot learns it from its next heartbeat.)
+    CancelRequested {
+        /// The job.
+        job_id: i64,
     },
 }
 

@@ -102,6 +102,7 @@ pub async fn run(
                     run_after,
                 });
             }
+            fanout::Signal::CancelRequested { job_id } => dispatcher.cancels().cancelled(job_id),
         };
         state
             .dispatcher

@@ -237,6 +237,19 @@ impl Client {
         self.call(Method::GET, segments, &[], None::<&Value>).await
     }
 
+    /// `GET`, the answer's bytes as they are (an artifact).
+    async fn get_bytes(&self, segments: &[&str]) -> Result<Vec<u8>, ClientError> {
+        let (url, response) = self.send(Method::GET, self.url(segments), None, "").await?;
+        response
+            .bytes()
+            .await
+            .map(|bytes| bytes.to_vec())
+            .map_err(|e| ClientError::Decode {
+                url: url.to_string(),
+                reason: error_chain(&e),
+            })
+    }
+
     async fn post<T: DeserializeOwned>(
         &self,
         segments: &[&str],

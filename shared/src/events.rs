@@ -97,6 +97,9 @@ pub enum StepStatus {
     Failed,
     /// It failed, but `continue_on_error` let the workflow go on.
     FailedIgnored,
+    /// It failed inside a `try` with a `catch` (or inside a step with
+    /// `continue_on_error`), which handled the failure: it did not fail the run.
+    Handled,
     /// Its `when` was false.
     Skipped,
     /// The run was cancelled while it ran.
@@ -126,6 +129,10 @@ pub struct StepError {
     /// The path of the step that failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
+    /// The number of the step that failed, as progress lines and the report show it
+    /// (`#5`): the `seq` of its events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
     /// The page the browser showed, for browser steps.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,

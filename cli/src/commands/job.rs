@@ -1,4 +1,5 @@
-//! `alq job start|list|get|events|cancel|retry`: jobs the control plane leases to robots.
+//! `alq job start|list|get|events|artifacts|report|cancel|retry`: jobs the control plane
+//! leases to robots.
 
 use std::path::{Path, PathBuf};
 
@@ -59,7 +60,26 @@ enum Command {
         #[arg(long, value_name = "EVENT_ID")]
         after: Option<i64>,
     },
-    /// Cancel a job: at once when pending, at the next heartbeat when running.
+    /// Download a job's screenshots and files into a folder.
+    Artifacts {
+        /// The job's id.
+        id: String,
+        /// The folder to save them in (created when missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Write the job's report.html (as `alq run` does), from its events and screenshots.
+    Report {
+        /// The job's id.
+        id: String,
+        /// The file to write [default: job-ID-report.html].
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Which attempt [default: the last one with events].
+        #[arg(long)]
+        attempt: Option<i64>,
+    },
+    /// Cancel a job: at once when pending; a running job's robot stops at its next step.
     Cancel {
         /// The job's id.
         id: String,
@@ -169,13 +189,19 @@ async fn exec(args: Args) -> Outcome {
                 output::table(&rows, EVENT_COLUMNS);
             }
         }
+        Command::Artifacts { id, out } => {
+            return super::job_files::artifacts(&client, &id, &out, json).await;
+        }
+        Command::Report { id, out, attempt } => {
+            return super::job_files::report(&client, &id, out, attempt, json).await;
+        }
         Command::Cancel { id } => {
             let job = client.cancel_job(&id).await?;
             if json {
                 output::json(&job);
             } else if output::cell(&job, "state") == "running" {
                 println!(
-                    "Job {id}: cancel requested; its robot stops it at its next heartbeat (see `alq job get {id}`)."
+                    "Job {id}: cancel requested; its robot stops it at its next step (see `alq job get {id}`)."
                 );
             } else {
                 println!("Job {id}: {}.", output::cell(&job, "state"));

@@ -4,6 +4,7 @@ pub mod asset;
 pub mod bench;
 pub mod doctor;
 pub mod job;
+mod job_files;
 pub mod login;
 mod output;
 mod progress;
@@ -47,8 +48,11 @@ pub const SERVER_EXIT_CODES: &str = "Exit codes: 0 done; 1 the server refused th
 (4xx) or the job failed; 2 usage error or invalid input; 3 cannot reach the server, or \
 not logged in.";
 
-/// The run was cancelled (Ctrl-C).
+/// The run was cancelled (Ctrl-C, SIGINT): 128 + 2, as shells report it.
 pub const EXIT_CANCELLED: u8 = 130;
+/// The run was stopped by SIGTERM (what `timeout`, `docker stop`, systemd and CI send):
+/// 128 + 15.
+pub const EXIT_TERMINATED: u8 = 143;
 
 /// Resolves on SIGTERM or Ctrl-C. The handlers are installed by this call, not when the
 /// future is first polled: a stop request that comes right after a long-running command

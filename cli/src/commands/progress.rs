@@ -19,8 +19,18 @@ pub struct Progress {
 
 #[derive(Default)]
 struct State {
-    /// seq -> (depth, label) of started steps.
-    steps: HashMap<u64, (usize, String)>,
+    /// The started steps, by seq.
+    steps: HashMap<u64, Shown>,
+}
+
+/// A started step, as the display knows it.
+#[derive(Clone, Default)]
+struct Shown {
+    depth: usize,
+    label: String,
+    parent: Option<u64>,
+    /// Its heading line is printed: it has nested steps, shown below it.
+    opened: bool,
 }
 
 impl Progress {
@@ -63,7 +73,7 @@ impl Progress {
                 }
             }
             if let (Some(bar), RunEvent::StepStarted { seq, label, .. }) = (&bar, event) {
-                bar.set_message(format!("{seq} · {label}"));
+                bar.set_message(format!("#{seq} · {label}"));
                 bar.reset_elapsed();
             }
         })
@@ -108,7 +118,9 @@ impl Progress {
 }
 
 impl State {
-    /// The plain line for an event, if it gets one.
+    /// The plain lines for an event, if it gets any. A step gets its line when it ends;
+    /// a step with nested steps gets a heading line when its first child starts, so the
+    /// parent comes first and its children are indented below it.
     fn line(&mut self, event: &RunEvent) -> Option<String> {
         match event {
             RunEvent::StepStarted {
@@ -116,9 +128,18 @@ impl State {
             } => {
                 let depth = parent
                     .and_then(|p| self.steps.get(&p))
-                    .map_or(0, |(d, _)| d + 1);
-                self.steps.insert(*seq, (depth, label.clone()));
-                None
+                    .map_or(0, |shown| shown.depth + 1);
+                self.steps.insert(
+                    *seq,
+                    Shown {
+                        depth,
+                        label: label.clone(),
+                        parent: *parent,
+                        opened: false,
+                    },
+                );
+                let headings = self.open(*parent);
+                (!headings.is_empty()).then(|| headings.join("\n"))
             }
             RunEvent::StepFinished {
                 seq,
@@ -128,11 +149,11 @@ impl State {
                 error,
                 ..
             } => {
-                let (depth, label) = self.steps.get(seq).cloned().unwrap_or_default();
+                let Shown { depth, label, .. } = self.steps.get(seq).cloned().unwrap_or_default();
                 let mark = match status {
                     StepStatus::Succeeded => "✓",
                     StepStatus::Failed => "✗",
-                    StepStatus::FailedIgnored => "!",
+                    StepStatus::FailedIgnored | StepStatus::Handled => "!",
                     StepStatus::Skipped => "-",
                     StepStatus::Cancelled => "■",
                 };
@@ -142,14 +163,24 @@ impl State {
                     String::new()
                 };
                 let mut line = format!(
-                    "{:indent$}{mark} {seq:03} {label}  {}{retries}",
+                    "{:indent$}{mark} #{seq} {label}  {}{retries}",
                     "",
                     human_ms(*duration_ms),
                     indent = depth * 2
                 );
-                if let (Some(error), StepStatus::FailedIgnored) = (error, status) {
+                // A handled failure is told once, at the step it happened in, not again
+                // at each step it went through on its way to the `try`.
+                let origin = error
+                    .as_ref()
+                    .is_none_or(|e| e.seq.is_none_or(|s| s == *seq));
+                let why = match status {
+                    StepStatus::FailedIgnored => Some("ignored"),
+                    StepStatus::Handled if origin => Some("handled"),
+                    _ => None,
+                };
+                if let (Some(error), Some(why)) = (error, why) {
                     line.push_str(&format!(
-                        "\n{:indent$}    ignored: {}",
+                        "\n{:indent$}    {why}: {}",
                         "",
                         error.message,
                         indent = depth * 2
@@ -158,11 +189,34 @@ impl State {
                 Some(line)
             }
             RunEvent::Log { seq, message, .. } => {
-                let depth = self.steps.get(seq).map_or(0, |(d, _)| *d);
+                let depth = self.steps.get(seq).map_or(0, |shown| shown.depth);
                 Some(format!("{:indent$}  · {message}", "", indent = depth * 2))
             }
             RunEvent::RunStarted { .. } | RunEvent::RunFinished { .. } => None,
         }
+    }
+
+    /// The heading lines of `seq` and of its ancestors not yet shown, outermost first.
+    fn open(&mut self, mut seq: Option<u64>) -> Vec<String> {
+        let mut lines = Vec::new();
+        while let Some(current) = seq {
+            let Some(shown) = self.steps.get_mut(&current) else {
+                break;
+            };
+            if shown.opened {
+                break;
+            }
+            shown.opened = true;
+            lines.push(format!(
+                "{:indent$}▸ #{current} {}",
+                "",
+                shown.label,
+                indent = shown.depth * 2
+            ));
+            seq = shown.parent;
+        }
+        lines.reverse();
+        lines
     }
 }
 

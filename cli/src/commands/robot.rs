@@ -67,6 +67,13 @@ struct RunArgs {
     /// WebDriver URL for every job [default: a chromedriver the robot starts].
     #[arg(long, env = "ALQ_WEBDRIVER_URL")]
     webdriver_url: Option<String>,
+    /// How many finished job folders to keep in the data folder (the newest); 0 removes
+    /// each as soon as its job is reported.
+    #[arg(long, env = "ALQ_ROBOT_KEEP_JOB_FOLDERS", default_value_t = 100)]
+    keep_job_folders: usize,
+    /// How long to keep finished job folders, e.g. 12h, 7d.
+    #[arg(long, env = "ALQ_ROBOT_KEEP_JOB_FOLDERS_FOR", default_value = "7d", value_parser = humantime::parse_duration)]
+    keep_job_folders_for: Duration,
 }
 
 /// Options of the service commands.
@@ -140,7 +147,15 @@ impl Args {
 /// Runs the subcommand; exit codes as for every server command.
 pub fn run(args: Args) -> u8 {
     match args.command {
-        Command::Run(run) => agent::run(run.slots, run.grace, run.webdriver_url),
+        Command::Run(run) => agent::run(agent::RunOptions {
+            slots: run.slots,
+            grace: run.grace,
+            webdriver_url: run.webdriver_url,
+            retention: alq_robot::agent::Retention {
+                max_age: run.keep_job_folders_for,
+                max_folders: run.keep_job_folders,
+            },
+        }),
         Command::Install(a) => agent::service(agent::Service::Install, a.user),
         Command::Uninstall(a) => agent::service(agent::Service::Uninstall, a.user),
         Command::Start(a) => agent::service(agent::Service::Start, a.user),
@@ -153,6 +168,26 @@ pub fn run(args: Args) -> u8 {
         } => remote::exec(agent::register(&args.remote, name, labels, insecure_http)),
         _ => remote::exec(exec(args)),
     }
+}
+
+/// The command a robot machine registers with, ready to copy: the URL quoted only
+/// when a shell would split it (a registration token is letters, digits, `_` and `-`).
+fn register_line(url: &str, token: &str) -> String {
+    let quote = |text: &str| {
+        if text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,[]".contains(c))
+        {
+            text.to_owned()
+        } else {
+            format!("'{}'", text.replace('\'', r"'\''"))
+        }
+    };
+    format!(
+        "alq robot register --url {} --token {}",
+        quote(url),
+        quote(token)
+    )
 }
 
 async fn exec(args: Args) -> Outcome {
@@ -172,16 +207,25 @@ async fn exec(args: Args) -> Outcome {
                 expires_in_s: expires.map(|d| d.as_secs().max(1)),
                 single_use,
             };
-            let created = client.create_robot_token(&new).await?;
+            let mut created = client.create_robot_token(&new).await?;
             if json {
+                let line = register_line(
+                    client.base_url().trim_end_matches('/'),
+                    &output::cell(&created, "token"),
+                );
+                if let Some(object) = created.as_object_mut() {
+                    object.insert("register_command".into(), line.into());
+                }
                 output::json(&created);
             } else {
+                let url = client.base_url().trim_end_matches('/');
+                let token = output::cell(&created, "token");
                 println!(
-                    "Created registration token {} for {}. Its secret, shown only this once:\n\n    {}\n\n\
-                     A robot registers with it once, then uses its own robot token.",
+                    "Created registration token {} for {url}. Its secret, shown only this once:\n\n    {token}\n\n\
+                     On the robot machine, register with it (once; the robot then uses its own robot token):\n\n    \
+                     {}\n",
                     output::cell(&created, "id"),
-                    client.base_url().trim_end_matches('/'),
-                    output::cell(&created, "token"),
+                    register_line(url, &token),
                 );
             }
         }

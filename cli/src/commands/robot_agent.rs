@@ -73,10 +73,23 @@ pub async fn register(
     Ok(0)
 }
 
+/// The flags of `alq robot run`.
+pub struct RunOptions {
+    /// Jobs at once.
+    pub slots: u32,
+    /// How long running jobs may go on after a stop request.
+    pub grace: Duration,
+    /// Overrides every workflow's WebDriver URL.
+    pub webdriver_url: Option<String>,
+    /// How long finished job folders are kept.
+    pub retention: agent::Retention,
+}
+
 /// `alq robot run`: the agent until Ctrl-C or SIGTERM (logging is set up by `main`).
-pub fn run(slots: u32, grace: Duration, webdriver_url: Option<String>) -> u8 {
-    let dir = match robot_dir() {
-        Ok(dir) => dir,
+pub fn run(options: RunOptions) -> u8 {
+    let dirs = robot_dir().and_then(|dir| Ok((dir, agent::robot_data_dir().map_err(failure)?)));
+    let (dir, data_dir) = match dirs {
+        Ok(dirs) => dirs,
         Err(f) => {
             eprintln!("error: {}", f.message);
             return f.code;
@@ -88,9 +101,11 @@ pub fn run(slots: u32, grace: Duration, webdriver_url: Option<String>) -> u8 {
     };
     let config = AgentConfig {
         dir,
-        slots,
-        grace,
-        webdriver_url,
+        data_dir,
+        retention: options.retention,
+        slots: options.slots,
+        grace: options.grace,
+        webdriver_url: options.webdriver_url,
     };
     let result = runtime.block_on(async move {
         let shutdown = CancellationToken::new();

@@ -1,7 +1,9 @@
 //! `alq run FILE`: runs a workflow here, shows progress, writes the run folder.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
+use alq_robot::actions::browser;
 use alq_robot::engine::{self, EngineError, RunOptions};
 use alq_shared::events::RunStatus;
 use alq_shared::workflow::{LoadedWorkflow, ScreenshotPolicy, load};
@@ -9,7 +11,7 @@ use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::progress::Progress;
-use super::{EXIT_CANCELLED, EXIT_FAILED, EXIT_USAGE};
+use super::{EXIT_CANCELLED, EXIT_FAILED, EXIT_TERMINATED, EXIT_USAGE};
 
 /// Options of `alq run`.
 #[derive(clap::Args)]
@@ -48,7 +50,7 @@ pub struct Args {
 }
 
 /// Runs the workflow: 0 when it succeeds, 1 when it fails, 2 when it cannot start,
-/// 130 when cancelled.
+/// 130 when stopped by Ctrl-C, 143 when stopped by SIGTERM.
 pub fn run(args: Args) -> u8 {
     let file = if args.file.is_dir() {
         args.file.join(alq_shared::package::DEFAULT_ENTRY)
@@ -99,8 +101,13 @@ pub fn run(args: Args) -> u8 {
     let Some(runtime) = super::runtime(false) else {
         return EXIT_FAILED;
     };
+    let stopped_by = Arc::new(OnceLock::new());
     let outcome = runtime.block_on(async {
-        tokio::spawn(stop_on_ctrl_c(cancel));
+        // Installed before the run starts, so no signal meets the default action (which
+        // would end alq without its report and leave the browser to the next sweep).
+        let signals = StopSignals::install();
+        tokio::spawn(stop_on_signal(signals, cancel, stopped_by.clone()));
+        browser::owner::sweep();
         engine::run(&loaded, options).await
     });
     progress.finish();
@@ -110,7 +117,7 @@ pub fn run(args: Args) -> u8 {
             match outcome.status {
                 RunStatus::Succeeded => 0,
                 RunStatus::Failed => EXIT_FAILED,
-                RunStatus::Cancelled => EXIT_CANCELLED,
+                RunStatus::Cancelled => stopped_by.get().copied().unwrap_or(EXIT_CANCELLED),
             }
         }
         Err(error @ EngineError::Inputs(_)) => {
@@ -124,16 +131,76 @@ pub fn run(args: Args) -> u8 {
     }
 }
 
-/// The first Ctrl-C stops the run at the next step boundary (the browser is closed and
-/// the report written); a second one ends the process at once.
-async fn stop_on_ctrl_c(cancel: CancellationToken) {
-    if tokio::signal::ctrl_c().await.is_ok() {
-        eprintln!("\nStopping at the next step boundary (Ctrl-C again to quit at once)...");
-        cancel.cancel();
-        if tokio::signal::ctrl_c().await.is_ok() {
-            std::process::exit(i32::from(EXIT_CANCELLED));
+/// The stop signals of `alq run`: SIGINT (Ctrl-C) and SIGTERM.
+struct StopSignals {
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    /// Installs the handlers now (call within the runtime).
+    fn install() -> StopSignals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            StopSignals {
+                interrupt: signal(SignalKind::interrupt()).ok(),
+                terminate: signal(SignalKind::terminate()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        StopSignals {}
+    }
+
+    /// The next signal, as the exit code it stands for.
+    async fn next(&mut self) -> u8 {
+        #[cfg(unix)]
+        {
+            async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            }
+            tokio::select! {
+                () = recv(&mut self.interrupt) => EXIT_CANCELLED,
+                () = recv(&mut self.terminate) => EXIT_TERMINATED,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            match tokio::signal::ctrl_c().await {
+                Ok(()) => EXIT_CANCELLED,
+                Err(_) => std::future::pending().await,
+            }
         }
     }
+}
+
+/// The first Ctrl-C or SIGTERM stops the run at the next step boundary (the browser is
+/// closed and the report written; the exit code is 130 or 143); a second one ends the
+/// process at once, killing the browser first.
+async fn stop_on_signal(
+    mut signals: StopSignals,
+    cancel: CancellationToken,
+    stopped_by: Arc<OnceLock<u8>>,
+) {
+    let code = signals.next().await;
+    let _ = stopped_by.set(code);
+    let again = if code == EXIT_CANCELLED {
+        "Ctrl-C"
+    } else {
+        "signal"
+    };
+    eprintln!("\nStopping at the next step boundary ({again} again to quit at once)...");
+    cancel.cancel();
+    signals.next().await;
+    browser::kill_all();
+    std::process::exit(i32::from(code));
 }
 
 fn collect_inputs(loaded: &LoadedWorkflow, args: &Args) -> Result<Map<String, Value>, String> {

@@ -22,6 +22,12 @@ pub fn run(args: Args) -> u8 {
         }
         Err(error) => {
             eprintln!("{error}");
+            let count = error.problems.len();
+            eprintln!(
+                "{} is not valid: {count} problem{}",
+                args.file.display(),
+                if count == 1 { "" } else { "s" }
+            );
             super::EXIT_USAGE
         }
     }

@@ -29,7 +29,7 @@ fn a_browser_run_writes_a_screenshot_per_step_and_the_report() {
     );
     ws.alq(&["run", "wf.json"])
         .expect_code(0)
-        .stderr_has(&["order succeeded", "✓ 003 browser.click text=Go"]);
+        .stderr_has(&["order succeeded", "✓ #3 browser.click text=Go"]);
     let dir = ws.run_dir();
     let events = events(&dir);
     let end = events.last().unwrap();
@@ -79,7 +79,7 @@ fn a_selector_that_never_matches_fails_after_the_timeout_with_its_screenshot() {
     let run = ws.alq(&["run", "wf.json", "--screenshots", "on_error"]);
     run.expect_code(1).stderr_has(&[
         "order failed",
-        "step steps[5] (browser.click #missing)",
+        "step #6 (steps[5], browser.click #missing)",
         "#missing",
         &url,
         "screenshot: ",

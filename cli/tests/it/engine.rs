@@ -100,7 +100,7 @@ fn a_failing_step_fails_the_run_with_exit_1_and_names_the_step() {
     let run = ws.alq(&["run", "wf.json"]);
     run.expect_code(1).stderr_has(&[
         "bad failed",
-        "step steps[1] (fail): invoice 42 is not valid",
+        "step #2 (steps[1], fail): invoice 42 is not valid",
     ]);
     assert!(!run.stderr.contains("never reached"));
     let events = events(&ws.run_dir());
@@ -108,6 +108,7 @@ fn a_failing_step_fails_the_run_with_exit_1_and_names_the_step() {
     assert_eq!(end["status"], "failed");
     assert_eq!(end["error"]["type"], "business");
     assert_eq!(end["error"]["step"], "steps[1]");
+    assert_eq!(end["error"]["seq"], 2);
     assert!(ws.run_dir().join("report.html").is_file());
 }
 
@@ -120,7 +121,7 @@ fn runtime_expression_errors_fail_the_step() {
     );
     ws.alq(&["run", "wf.json"])
         .expect_code(1)
-        .stderr_has(&["step steps[0] (log)", "vars.missing"]);
+        .stderr_has(&["step #1 (steps[0], log)", "vars.missing"]);
 }
 
 #[test]
@@ -140,8 +141,10 @@ fn try_catch_finally_retry_and_continue_on_error() {
 ]}"#,
     );
     let run = ws.alq(&["run", "wf.json"]);
-    run.expect_code(0)
-        .stderr_has(&["(3 attempts)", "ignored: step steps[2]"]);
+    run.expect_code(0).stderr_has(&[
+        "(3 attempts)",
+        "ignored: step #6 (steps[2], file.read missing.txt)",
+    ]);
     let events = events(&ws.run_dir());
     assert_eq!(
         finished(&events)["outputs"]["log"],
@@ -325,4 +328,142 @@ fn assets_are_read_from_the_assets_file_and_credentials_are_masked() {
     ws.alq(&["run", "wf.json", "--assets-file", "assets.json"])
         .expect_code(2)
         .stderr_has(&["the assets file assets.json must hold a JSON object"]);
+}
+
+/// Nested steps as `alq run` prints them (stderr is not a terminal here: one plain line
+/// per step): the parent's heading first, its children indented below it, its result
+/// after them; a failure caught by `try` is shown as handled, and numbered as the
+/// report numbers it.
+#[test]
+fn a_parent_is_shown_before_its_children_and_a_caught_failure_as_handled() {
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        r#"{"name": "caught", "steps": [
+  {"action": "log", "message": "first"},
+  {"action": "try",
+   "steps": [
+     {"action": "if", "condition": "true", "then": [
+       {"action": "fail", "message": "boom"}
+     ]}
+   ],
+   "catch": [{"action": "log", "message": "caught {{ error.message }}"}]},
+  {"action": "log", "message": "after"}
+]}"#,
+    );
+    let run = ws.alq(&["run", "wf.json"]);
+    run.expect_code(0).stderr_has(&["caught succeeded"]);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    let at = |wanted: &str| {
+        lines
+            .iter()
+            .position(|line| line.starts_with(wanted))
+            .unwrap_or_else(|| panic!("no line starts with {wanted:?} in:\n{}", run.stderr))
+    };
+    let order = [
+        at("✓ #1 log"),
+        at("▸ #2 try"),
+        at("  ▸ #3 if"),
+        at("    ! #4 fail"),
+        at("        handled: step #4 (steps[1].steps[0].then[0], fail): boom"),
+        at("  ! #3 if"),
+        at("    · caught boom"),
+        at("  ✓ #5 log"),
+        at("✓ #2 try"),
+        at("✓ #6 log"),
+    ];
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "lines out of order ({order:?}):\n{}",
+        run.stderr
+    );
+
+    assert_eq!(
+        run.stderr.matches("handled: ").count(),
+        1,
+        "a handled failure is told once, where it happened:\n{}",
+        run.stderr
+    );
+
+    let events = events(&ws.run_dir());
+    let status = |seq: u64| {
+        events
+            .iter()
+            .find(|e| e["event"] == "step_finished" && e["seq"] == seq)
+            .map(|e| e["status"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(status(4), "handled", "the caught failure");
+    assert_eq!(status(3), "handled", "the `if` the failure went through");
+    assert_eq!(status(2), "succeeded", "the `try` that caught it");
+
+    // The report counts what a user calls a failure: none.
+    let report = std::fs::read_to_string(ws.run_dir().join("report.html")).unwrap();
+    for chip in ["4 succeeded", "0 failed", "2 handled"] {
+        assert!(
+            report.contains(&format!("\">{chip}</span>")),
+            "the report's counts lack {chip:?}"
+        );
+    }
+    assert!(
+        !report.contains("class=\"step st-failed\""),
+        "no step shows as failed"
+    );
+}
+
+/// A failure that ends the run is named with the step's number, as progress lines and
+/// the report show it, and its path in the file; inside a loop each pass has its own
+/// number.
+#[test]
+fn a_failure_in_a_loop_names_the_step_number_the_user_saw() {
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        r#"{"name": "loop", "steps": [
+  {"action": "for_each", "items": [1, 2, 3], "steps": [
+    {"action": "fail", "message": "item {{ item }} is bad", "when": "item == 2"}
+  ]}
+]}"#,
+    );
+    let run = ws.alq(&["run", "wf.json"]);
+    run.expect_code(1).stderr_has(&[
+        "  - #2 fail",
+        "  ✗ #3 fail",
+        "step #3 (steps[0].steps[0], fail): item 2 is bad",
+    ]);
+    let events = events(&ws.run_dir());
+    let end = finished(&events);
+    assert_eq!(end["error"]["seq"], 3);
+    assert_eq!(end["error"]["step"], "steps[0].steps[0]");
+    let report = std::fs::read_to_string(ws.run_dir().join("report.html")).unwrap();
+    assert!(
+        report.contains("at <a href=\"#step-3\">step #3</a> (<code>steps[0].steps[0]</code>)"),
+        "the report names the step as its tree does"
+    );
+}
+
+/// A `try` cut off by its own timeout stops handling failures: the failure of a later
+/// step is a failure again.
+#[test]
+fn a_timed_out_try_handles_nothing_after_it() {
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        r#"{"name": "x", "steps": [
+  {"action": "try", "timeout_ms": 300, "continue_on_error": true,
+   "steps": [{"action": "sleep", "ms": 60000}],
+   "catch": [{"action": "log", "message": "never"}]},
+  {"action": "fail", "message": "real"}
+]}"#,
+    );
+    let run = ws.alq(&["run", "wf.json"]);
+    run.expect_code(1)
+        .stderr_has(&["! #1 try", "✗ #3 fail", "step #3 (steps[1], fail): real"]);
+    let events = events(&ws.run_dir());
+    assert!(
+        events
+            .iter()
+            .any(|e| e["seq"] == 3 && e["status"] == "failed"),
+        "the later failure is not handled"
+    );
 }

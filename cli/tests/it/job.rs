@@ -235,7 +235,7 @@ fn cancel_is_immediate_when_pending_and_goes_through_the_heartbeat_when_running(
     assert_eq!(leased["job_id"], running["id"]);
     user.alq(&["job", "cancel", &id(&running)])
         .expect_code(0)
-        .stdout_has(&["cancel requested", "next heartbeat"]);
+        .stdout_has(&["cancel requested", "next step"]);
     let job = user.json(&["job", "get", &id(&running)]);
     assert_eq!(job["state"], "running");
     assert_eq!(job["cancel_requested"], true);

@@ -15,24 +15,24 @@ use crate::common::{Run, have_chromedriver};
 use crate::site;
 
 /// A robot: its own folder, and maybe a running `alq robot run`.
-struct Robot {
-    dir: tempfile::TempDir,
-    child: Option<Child>,
+pub(crate) struct Robot {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) child: Option<Child>,
 }
 
 impl Robot {
-    fn new() -> Robot {
+    pub(crate) fn new() -> Robot {
         Robot {
             dir: tempfile::tempdir().unwrap(),
             child: None,
         }
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_alq"));
         command
             .args(args)
@@ -45,11 +45,11 @@ impl Robot {
         command
     }
 
-    fn alq(&self, args: &[&str]) -> Run {
+    pub(crate) fn alq(&self, args: &[&str]) -> Run {
         Run::from(self.command(args).output().unwrap())
     }
 
-    fn register(&self, url: &str, token: &str, extra: &[&str]) -> Run {
+    pub(crate) fn register(&self, url: &str, token: &str, extra: &[&str]) -> Run {
         let mut args = vec!["robot", "register", "--url", url, "--token", token];
         args.extend_from_slice(extra);
         self.alq(&args)
@@ -57,7 +57,7 @@ impl Robot {
 
     /// Starts `alq robot run ARGS` with the default log settings (no `RUST_LOG`), as a
     /// service runs it; its log goes to `robot.log` in its folder.
-    fn start(&mut self, args: &[&str]) {
+    pub(crate) fn start(&mut self, args: &[&str]) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -75,11 +75,11 @@ impl Robot {
         self.child = Some(child);
     }
 
-    fn log_path(&self) -> PathBuf {
+    pub(crate) fn log_path(&self) -> PathBuf {
         self.path().join("robot.log")
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
@@ -93,7 +93,7 @@ impl Robot {
     }
 
     /// SIGTERM, then the exit code.
-    fn stop(&mut self) -> i32 {
+    pub(crate) fn stop(&mut self) -> i32 {
         self.signal("-TERM");
         let mut child = self.child.take().unwrap();
         let started = Instant::now();
@@ -123,7 +123,7 @@ impl Robot {
     }
 
     /// Waits until the robot's log holds `piece` at least `times` times.
-    fn wait_log(&self, piece: &str, times: usize) {
+    pub(crate) fn wait_log(&self, piece: &str, times: usize) {
         let started = Instant::now();
         while self.log().matches(piece).count() < times {
             assert!(
@@ -157,7 +157,7 @@ impl Drop for Robot {
 }
 
 /// Short leases so lost robots are noticed within seconds.
-fn quick(config: &mut alq_control_plane::Config) {
+pub(crate) fn quick(config: &mut alq_control_plane::Config) {
     config.lease_ttl_ms = 3_000;
     config.heartbeat_interval_ms = 500;
     config.lease_wait_max_s = 5;
@@ -166,7 +166,7 @@ fn quick(config: &mut alq_control_plane::Config) {
 }
 
 /// A workflow that fills the test site's form: five steps, four screenshots.
-fn form_workflow(name: &str, url: &str, extra: &str) -> String {
+pub(crate) fn form_workflow(name: &str, url: &str, extra: &str) -> String {
     format!(
         r##"{{"name": "{name}", "defaults": {{"timeout_ms": 10000}}, "outputs": {{"greeting": "{{{{ steps.greeting.output }}}}"}},
   "steps": [
@@ -179,7 +179,7 @@ fn form_workflow(name: &str, url: &str, extra: &str) -> String {
 }
 
 /// An admin, a pushed workflow, and a registration token.
-fn setup(server: &Server, workflow: &str) -> (User, String) {
+pub(crate) fn setup(server: &Server, workflow: &str) -> (User, String) {
     let admin = User::logged_in(server);
     admin.ws.write("wf.json", workflow);
     admin.alq(&["workflow", "push", "wf.json"]).expect_code(0);
@@ -187,16 +187,22 @@ fn setup(server: &Server, workflow: &str) -> (User, String) {
     (admin, created["token"].as_str().unwrap().to_owned())
 }
 
-fn start_job(admin: &User, workflow: &str) -> String {
+pub(crate) fn start_job(admin: &User, workflow: &str) -> String {
     let job = admin.json(&["job", "start", workflow]);
     job["id"].to_string().trim_matches('"').to_owned()
 }
 
-fn job(admin: &User, id: &str) -> Value {
+pub(crate) fn job(admin: &User, id: &str) -> Value {
     admin.json(&["job", "get", id])
 }
 
-fn wait_state(admin: &User, id: &str, state: &str, timeout: Duration, robot: &Robot) -> Value {
+pub(crate) fn wait_state(
+    admin: &User,
+    id: &str,
+    state: &str,
+    timeout: Duration,
+    robot: &Robot,
+) -> Value {
     let started = Instant::now();
     loop {
         let last = job(admin, id);
@@ -214,7 +220,7 @@ fn wait_state(admin: &User, id: &str, state: &str, timeout: Duration, robot: &Ro
 }
 
 /// `GET /api/v1/jobs/{id}/{what}` with the admin token.
-fn api(server: &Server, ca: Option<&Path>, path: &str) -> Value {
+pub(crate) fn api(server: &Server, ca: Option<&Path>, path: &str) -> Value {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut builder = reqwest::Client::builder();
     if let Some(ca) = ca {
@@ -452,8 +458,19 @@ fn a_killed_robots_job_is_finished_by_another_and_the_first_never_completes_it()
     first.start(&[]);
     let id = start_job(&admin, "slow");
     wait_steps(&server, &id, 2, &first);
+    #[cfg(target_os = "linux")]
+    let profiles = crate::common::processes::profiles_of(first.pid());
+    #[cfg(target_os = "linux")]
+    assert_eq!(
+        profiles.len(),
+        1,
+        "the job's browser has its profile folder"
+    );
     first.signal("-KILL");
     first.kill();
+    // The killed robot's chromedriver and Chromium die with it.
+    #[cfg(target_os = "linux")]
+    crate::common::processes::wait_no_browsers(&profiles, Duration::from_secs(20));
     let mut second = Robot::new();
     second
         .register(&server.url, &token, &["--name", "second"])
@@ -461,6 +478,11 @@ fn a_killed_robots_job_is_finished_by_another_and_the_first_never_completes_it()
     second.start(&[]);
     let done = wait_state(&admin, &id, "succeeded", Duration::from_secs(60), &second);
     assert_eq!(done["attempt"], 2, "{done}");
+    // The next robot to start removed the folder the killed one left.
+    #[cfg(target_os = "linux")]
+    for profile in &profiles {
+        assert!(!profile.exists(), "{} is left behind", profile.display());
+    }
     // The first robot comes back with the old attempt in its spool: it drops it.
     first.start(&[]);
     let started = Instant::now();

@@ -3,7 +3,8 @@
 use std::net::SocketAddr;
 
 use axum::Router;
-use axum::response::Html;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 
 const FORM: &str = r#"<!doctype html><html><head><title>Form</title></head><body>
@@ -20,6 +21,28 @@ const LATE: &str = r#"<!doctype html><html><body><h1>Slow</h1>
 <script>setTimeout(() => { const p = document.createElement('p'); p.id = 'late'; p.textContent = 'late'; document.body.appendChild(p); }, 1500);</script>
 </body></html>"#;
 
+/// A page that is not there: status 404, with a page of its own.
+async fn missing() -> impl IntoResponse {
+    (
+        StatusCode::NOT_FOUND,
+        Html("<!doctype html><html><head><title>Not here</title></head><body>no</body></html>"),
+    )
+}
+
+/// A file to download instead of a page.
+async fn report_csv() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"report.csv\"",
+            ),
+        ],
+        "a,b\n1,2\n",
+    )
+}
+
 /// Serves the site on a free loopback port until the test process ends.
 pub fn serve() -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -33,7 +56,9 @@ pub fn serve() -> SocketAddr {
         runtime.block_on(async move {
             let app = Router::new()
                 .route("/form", get(|| async { Html(FORM) }))
-                .route("/late", get(|| async { Html(LATE) }));
+                .route("/late", get(|| async { Html(LATE) }))
+                .route("/missing", get(missing))
+                .route("/report.csv", get(report_csv));
             let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
             axum::serve(listener, app).await.expect("serve");
         });

@@ -204,3 +204,50 @@ fn robots_are_online_busy_or_offline() {
     assert_eq!(statuses.len(), 2);
     assert!(statuses.contains(&"offline") && statuses.contains(&"online"));
 }
+
+#[test]
+fn token_create_prints_the_register_line_and_that_line_registers_a_robot() {
+    let server = Server::start();
+    let admin = User::logged_in(&server);
+    let created = admin.alq(&["robot", "token", "create", "--name", "lab"]);
+    created.expect_code(0);
+    let secret = created
+        .stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("alq_reg_"))
+        .expect("the secret")
+        .to_owned();
+    let line = created
+        .stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("alq robot register "))
+        .unwrap_or_else(|| panic!("no register line:\n{}", created.stdout));
+    assert_eq!(
+        line,
+        format!("alq robot register --url {} --token {secret}", server.url)
+    );
+    // The printed line, run as it is on a robot machine, registers the robot.
+    let robot_dir = admin.ws.path().join("robot");
+    let words: Vec<&str> = line.split_whitespace().skip(1).collect();
+    admin
+        .alq_with(
+            &words,
+            &[("ALQ_ROBOT_DIR", robot_dir.to_str().unwrap())],
+            "",
+        )
+        .expect_code(0)
+        .stdout_has(&["Registered robot"]);
+    assert!(robot_dir.join("robot.json").exists());
+
+    // Scripts get the same line.
+    let created = admin.json(&["robot", "token", "create"]);
+    assert_eq!(
+        created["register_command"],
+        format!(
+            "alq robot register --url {} --token {}",
+            server.url,
+            created["token"].as_str().unwrap()
+        )
+    );
+}

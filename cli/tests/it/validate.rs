@@ -290,7 +290,8 @@ fn every_problem_is_listed_in_file_order() {
     let run = ws.alq(&["validate", "wf.json"]);
     run.expect_code(2);
     let lines: Vec<&str> = run.stderr.lines().collect();
-    assert_eq!(lines.len(), 2, "{}", run.stderr);
+    assert_eq!(lines.len(), 3, "{}", run.stderr);
+    assert_eq!(lines[2], "wf.json is not valid: 2 problems");
     assert!(
         lines[0].starts_with("wf.json:2:") && lines[0].contains("unknown name `nope`"),
         "{}",
@@ -316,4 +317,141 @@ fn a_nested_unknown_field_names_its_action_once() {
         "(of the `browser.open` step)",
     ]);
     assert_eq!(run.stderr.matches(" step)").count(), 1, "{}", run.stderr);
+}
+
+/// Structural problems (which serde alone reports one at a time) are all listed, in
+/// file order, each with its line, column and path, together with the semantic ones.
+#[test]
+fn every_structural_problem_is_listed_in_file_order() {
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        r##"{"name": "x", "steps": [
+  {"action": "browser.open", "url": "http://x", "colour": "red"},
+  {"action": "sleep", "ms": [1]},
+  {"action": "browser.clik", "selector": "#a"},
+  {"action": "if", "condition": "true", "then": [
+    {"action": "log", "mesage": "hi"},
+    {"action": "log", "message": "{{ steps.nope.output }}"}
+  ]},
+  {"action": "log", "message": "a", "timeout_ms": "soon"}
+], "colour": "blue"}"##,
+    );
+    for command in ["validate", "run"] {
+        let run = ws.alq(&[command, "wf.json"]);
+        run.expect_code(2);
+        let problems: Vec<&str> = run
+            .stderr
+            .lines()
+            .filter(|line| line.starts_with("wf.json:"))
+            .collect();
+        let expected = [
+            "wf.json:2:49: steps[0].colour: unknown field `colour`, expected `url` (of the `browser.open` step)",
+            "wf.json:3:23: steps[1].ms: invalid type: sequence, expected u64",
+            "wf.json:4:4: steps[2].action: unknown action `browser.clik`; did you mean `browser.click`?",
+            "wf.json:6:23: steps[3].then[0].mesage: unknown field `mesage`, expected `message` (of the `log` step)",
+            "wf.json:7:23: steps[3].then[1].message: no step has the id `nope` (used in `steps.nope.output`)",
+            "wf.json:9:37: steps[4].timeout_ms: invalid type: string \"soon\", expected u64",
+            "wf.json:10:4: colour: unknown field `colour`, expected one of",
+        ];
+        assert_eq!(problems.len(), expected.len(), "{}", run.stderr);
+        for (line, want) in problems.iter().zip(expected) {
+            assert!(
+                line.starts_with(want),
+                "{line}\n  should start with\n{want}\nin:\n{}",
+                run.stderr
+            );
+        }
+        assert!(!ws.path().join("runs").exists());
+    }
+    ws.alq(&["validate", "wf.json"])
+        .expect_code(2)
+        .stderr_has(&["wf.json is not valid: 7 problems"]);
+}
+
+/// A step that is not an object, a top level that is not one, and a list of steps that
+/// is not a list: each is named, and the rest of the file is still checked.
+#[test]
+fn shapes_that_are_not_steps() {
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        r#"{"name": 5, "steps": ["log", {"action": "log", "message": "{{ inputs.who }}"}]}"#,
+    );
+    ws.alq(&["validate", "wf.json"])
+        .expect_code(2)
+        .stderr_has(&[
+            "name: invalid type: integer `5`, expected a string",
+            "steps[0]: invalid type: a string, expected a step",
+            "steps[1].message: the workflow declares no input `who`",
+            "3 problems",
+        ]);
+    ws.write("wf.json", "[1, 2]");
+    ws.alq(&["validate", "wf.json"])
+        .expect_code(2)
+        .stderr_has(&["a workflow is a JSON object with `name` and `steps`, not a list"]);
+    ws.write("wf.json", r#"{"name": "x", "steps": {"action": "log"}}"#);
+    ws.alq(&["validate", "wf.json"])
+        .expect_code(2)
+        .stderr_has(&["steps: invalid type: an object, expected a list of steps"]);
+}
+
+#[test]
+fn expect_status_bad_values_name_the_step_and_field() {
+    invalid(
+        r#"{"name": "x", "steps": [
+  {"action": "browser.open", "url": "http://127.0.0.1/", "expect_status": "abc"}
+]}"#,
+        &[
+            "steps[0].expect_status",
+            "`abc` is not an HTTP status (100 to 599), a class like `2xx` or a range like `200-299`",
+        ],
+    );
+    invalid(
+        r#"{"name": "x", "steps": [
+  {"action": "browser.open", "url": "http://127.0.0.1/"},
+  {"action": "browser.goto", "url": "http://127.0.0.1/a", "expect_status": ["2xx", "404-400", "6xx"]}
+]}"#,
+        &[
+            "steps[1].expect_status[1]",
+            "`404-400` is a range whose start is above its end",
+            "steps[1].expect_status[2]",
+            "`6xx` is not an HTTP status",
+        ],
+    );
+    invalid(
+        r#"{"name": "x", "steps": [
+  {"action": "browser.open", "url": "http://127.0.0.1/", "expect_status": 999}
+]}"#,
+        &[
+            "wf.json:2:",
+            "steps[0].expect_status",
+            "`999` is not an HTTP status",
+        ],
+    );
+    invalid(
+        r#"{"name": "x", "steps": [
+  {"action": "browser.open", "url": "http://127.0.0.1/", "expect_status": []}
+]}"#,
+        &["steps[0].expect_status", "needs at least one status"],
+    );
+    invalid(
+        r#"{"name": "x", "steps": [
+  {"action": "browser.open", "url": "http://127.0.0.1/", "expect_status": true}
+]}"#,
+        &["steps[0].expect_status", "invalid type: a boolean"],
+    );
+}
+
+#[test]
+fn expect_status_good_values_and_expressions_validate() {
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        r#"{"name": "x", "inputs": {"ok": {"type": "integer", "default": 200}}, "steps": [
+  {"action": "browser.open", "url": "http://127.0.0.1/", "expect_status": [200, "3xx", "400-404", "{{ inputs.ok }}"]},
+  {"action": "browser.goto", "url": "http://127.0.0.1/", "expect_status": "2XX"}
+]}"#,
+    );
+    ws.alq(&["validate", "wf.json"]).expect_code(0);
 }

@@ -547,8 +547,9 @@ pub async fn artifact(
 }
 
 /// `POST /api/v1/jobs/{id}/cancel`: a pending job is cancelled at once; a running one
-/// is asked to stop (its robot learns it from its next heartbeat); a finished one is 409.
-#[utoipa::path(operation_id = "jobs_cancel", post, path = "/api/v1/jobs/{id}/cancel", tag = "jobs", params(("id" = i64, Path)), responses((status = 200, description = "The job: cancelled, or running with cancel_requested", body = Object), (status = 409, description = "The job has ended", body = super::openapi::ErrorSchema), super::openapi::Errors))]
+/// is asked to stop (its robot's open heartbeat poll is answered at once, on whichever
+/// replica it waits); a finished one is 409.
+#[utoipa::path(operation_id = "jobs_cancel", post, path = "/api/v1/jobs/{id}/cancel", tag = "jobs", params(("id" = i64, Path)), responses((status = 200, description = "The job: cancelled, or running with cancel_requested (its robot is told at once)", body = Object), (status = 409, description = "The job has ended", body = super::openapi::ErrorSchema), super::openapi::Errors))]
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
@@ -578,6 +579,9 @@ pub async fn cancel(
                 job.id
             ),
         ));
+    }
+    if job.state == JobState::Running {
+        state.dispatcher.job_cancelled(job.id);
     }
     audit::record(
         &state.db,

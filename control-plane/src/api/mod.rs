@@ -8,7 +8,7 @@ pub mod jobs;
 mod jobs_bulk;
 pub mod json;
 pub mod openapi;
-mod query;
+pub(crate) mod query;
 mod robots;
 mod tenants;
 mod tokens;

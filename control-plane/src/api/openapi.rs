@@ -71,7 +71,8 @@ impl Modify for BearerAuth {
         audit::list,
         jobs::create, jobs_bulk::create_bulk, jobs::list, jobs::get, jobs::events, jobs::artifacts,
         jobs::artifact, jobs::cancel, jobs::retry,
-        robot_api::register::register, robot_api::lease::lease, robot_api::jobs::heartbeat,
+        robot_api::register::register, robot_api::lease::lease, robot_api::goodbye::goodbye,
+        robot_api::jobs::heartbeat,
         robot_api::jobs::events, robot_api::jobs::upload_artifact, robot_api::jobs::complete,
         robot_api::packages::package,
     )

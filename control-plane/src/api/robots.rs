@@ -24,7 +24,8 @@ pub enum RobotStatus {
     Online,
     /// Seen recently, running a job.
     Busy,
-    /// Not seen for three heartbeat intervals, or never.
+    /// Said goodbye (stopped cleanly), or not seen for three heartbeat intervals, or
+    /// never.
     Offline,
     /// Refused work by an admin.
     Disabled,
@@ -47,7 +48,8 @@ pub struct Robot {
 fn status(robot: &RobotRecord, running: bool, offline_before: i64) -> RobotStatus {
     if robot.disabled {
         RobotStatus::Disabled
-    } else if robot.last_seen_at.is_none_or(|at| at < offline_before) {
+    } else if robot.stopped_at.is_some() || robot.last_seen_at.is_none_or(|at| at < offline_before)
+    {
         RobotStatus::Offline
     } else if running {
         RobotStatus::Busy

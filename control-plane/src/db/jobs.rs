@@ -362,8 +362,8 @@ pub async fn cancel_pending(db: &Db, tenant_id: &str, id: i64) -> Result<bool, s
     Ok(done == 1)
 }
 
-/// Asks the robot running a job to stop (it learns it from its next heartbeat); false
-/// when the job is not running (any more).
+/// Asks the robot running a job to stop (the cancel endpoint then wakes the robot's
+/// heartbeat poll); false when the job is not running (any more).
 pub async fn request_cancel(db: &Db, tenant_id: &str, id: i64) -> Result<bool, sqlx::Error> {
     let done = on_db!(db, pool => sqlx::query(
         "UPDATE jobs SET cancel_requested = TRUE WHERE tenant_id = $1 AND id = $2 AND state = 'running'",

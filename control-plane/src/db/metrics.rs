@@ -15,10 +15,11 @@ pub async fn jobs_by_state(db: &Db) -> Result<Vec<(String, i64)>, sqlx::Error> {
         .collect())
 }
 
-/// How many enabled robots called since `seen_since` (Unix ms), across tenants.
+/// How many enabled robots called since `seen_since` (Unix ms) and have not said
+/// goodbye since, across tenants.
 pub async fn robots_online(db: &Db, seen_since: i64) -> Result<i64, sqlx::Error> {
     on_db!(db, pool => sqlx::query(
-        "SELECT COUNT(*) AS n FROM robots WHERE disabled = FALSE AND last_seen >= $1",
+        "SELECT COUNT(*) AS n FROM robots WHERE disabled = FALSE AND last_seen >= $1 AND stopped_at IS NULL",
     )
     .bind(seen_since)
     .fetch_one(pool)

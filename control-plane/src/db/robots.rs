@@ -177,11 +177,24 @@ pub async fn touch(db: &Db, id: &str) -> Result<(), sqlx::Error> {
     seen_at(db, id, now_ms()).await.map(|_| ())
 }
 
-/// Records that the robot was last seen at `at` (Unix ms); false when it no longer
-/// exists.
+/// Records that the robot was last seen at `at` (Unix ms), which also undoes an earlier
+/// goodbye; false when it no longer exists.
 pub async fn seen_at(db: &Db, id: &str, at: i64) -> Result<bool, sqlx::Error> {
-    let done = on_db!(db, pool => sqlx::query("UPDATE robots SET last_seen = $1 WHERE id = $2")
+    let done = on_db!(db, pool => sqlx::query("UPDATE robots SET last_seen = $1, stopped_at = NULL WHERE id = $2")
         .bind(at)
+        .bind(id)
+        .execute(pool)
+        .await?
+        .rows_affected());
+    Ok(done == 1)
+}
+
+/// Records that the robot said goodbye (it stopped cleanly): it is offline from now
+/// until it calls again. False when it no longer exists.
+pub async fn goodbye(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
+    let now = now_ms();
+    let done = on_db!(db, pool => sqlx::query("UPDATE robots SET last_seen = $1, stopped_at = $1 WHERE id = $2")
+        .bind(now)
         .bind(id)
         .execute(pool)
         .await?

@@ -30,6 +30,8 @@ pub struct RobotRecord {
     pub disabled: bool,
     /// When it last called the control plane (Unix ms), if ever.
     pub last_seen_at: Option<i64>,
+    /// When it said goodbye on a clean stop (Unix ms); null once it calls again.
+    pub stopped_at: Option<i64>,
     /// When it registered (Unix ms).
     pub created_at: i64,
 }
@@ -37,7 +39,7 @@ pub struct RobotRecord {
 /// The columns `from_row` reads, as a literal for `concat!`.
 macro_rules! columns {
     () => {
-        "id, name, hostname, os, arch, version, labels, browsers, disabled, last_seen, created_at"
+        "id, name, hostname, os, arch, version, labels, browsers, disabled, last_seen, stopped_at, created_at"
     };
 }
 
@@ -62,6 +64,7 @@ where
         browsers: serde_json::from_str(&browsers).unwrap_or_default(),
         disabled: row.try_get("disabled")?,
         last_seen_at: row.try_get("last_seen")?,
+        stopped_at: row.try_get("stopped_at")?,
         created_at: row.try_get("created_at")?,
     })
 }

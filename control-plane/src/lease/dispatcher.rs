@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, oneshot};
 
+use super::Cancels;
 use crate::fanout::{Fanout, Signal};
 
 /// A job that robots may claim now, or at `run_after`.
@@ -42,6 +43,8 @@ pub struct Dispatcher {
     pub(super) later: AtomicI64,
     /// Told when `later` moves earlier.
     pub(super) later_changed: Notify,
+    /// Heartbeat polls waiting for their job's cancel.
+    cancels: Cancels,
 }
 
 /// Longest delay a wake-up is scheduled in memory; later jobs are left to the sweep.
@@ -57,6 +60,24 @@ impl Dispatcher {
             leased: Notify::new(),
             later: AtomicI64::new(i64::MAX),
             later_changed: Notify::new(),
+            cancels: Cancels::default(),
+        }
+    }
+
+    /// The heartbeat polls of this process waiting for a cancel.
+    pub fn cancels(&self) -> &Cancels {
+        &self.cancels
+    }
+
+    /// Announces that a running job's cancel was stored: wakes its robot's heartbeat
+    /// poll here, and on the other replicas through the fan-out.
+    pub fn job_cancelled(&self, job_id: i64) {
+        self.cancels.cancelled(job_id);
+        if self.fanout.is_shared() {
+            let fanout = self.fanout.clone();
+            tokio::spawn(async move {
+                fanout.publish(Signal::CancelRequested { job_id }).await;
+            });
         }
     }
 

@@ -2,6 +2,8 @@
 //! the job's lease token; a token that is not the job's current one (the lease expired
 //! and another robot may hold the job) gets 409 `stale_lease` and changes nothing.
 
+use std::time::Duration;
+
 use alq_shared::api::ErrorCode;
 use alq_shared::protocol::{
     CompleteRequest, CompleteResponse, ErrorType, EventsRequest, EventsResponse, HeartbeatRequest,
@@ -12,11 +14,13 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{RobotCaller, job_id, utc};
 use crate::AppState;
 use crate::api::json::Body;
+use crate::api::query::Params;
 use crate::blobs::{BlobError, is_sha256};
 use crate::db::jobs::{self, Backoff, Completion, JobRecord};
 use crate::db::{artifacts, job_events, robots};
@@ -52,34 +56,72 @@ async fn leased_job(
     Ok(job)
 }
 
-/// `POST /robot/jobs/{id}/heartbeat`: extends the lease; says whether to cancel.
-#[utoipa::path(operation_id = "robot_heartbeat", post, path = "/api/v1/robot/jobs/{id}/heartbeat", tag = "robot", params(("id" = i64, Path)), request_body(content = Object, description = "`{lease_token}`"), responses((status = 200, description = "`{lease_expires_at, cancel}`", body = Object), (status = 409, description = "Stale lease token (`stale_lease`)", body = super::super::api::openapi::ErrorSchema), super::super::api::openapi::Errors))]
+/// The query of a heartbeat.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeartbeatWait {
+    /// How long to hold the answer back unless the job is cancelled meanwhile (capped
+    /// at the heartbeat interval); 0 or missing answers at once. A query parameter, not
+    /// a body field, so that an older server ignores it and answers at once.
+    #[serde(default)]
+    wait_ms: u64,
+}
+
+/// `POST /robot/jobs/{id}/heartbeat?wait_ms=N`: extends the lease and says whether to
+/// cancel. With `wait_ms`, a long-poll: the answer comes when the job is cancelled or
+/// after `wait_ms`, whichever is first, so a cancel reaches the robot at once.
+#[utoipa::path(operation_id = "robot_heartbeat", post, path = "/api/v1/robot/jobs/{id}/heartbeat", tag = "robot", params(("id" = i64, Path), ("wait_ms" = Option<u64>, Query, description = "Hold the answer until a cancel or this many ms (at most the heartbeat interval)")), request_body(content = Object, description = "`{lease_token}`"), responses((status = 200, description = "`{lease_expires_at, cancel}`", body = Object), (status = 409, description = "Stale lease token (`stale_lease`)", body = super::super::api::openapi::ErrorSchema), super::super::api::openapi::Errors))]
 pub async fn heartbeat(
     State(state): State<AppState>,
     robot: RobotCaller,
     Path(id): Path<String>,
+    Params(wait): Params<HeartbeatWait>,
     Body(body): Body<HeartbeatRequest>,
 ) -> ApiResult<Json<HeartbeatResponse>> {
     let id = job_id(&id)?;
-    let ttl = i64::try_from(state.config.lease_ttl_ms).unwrap_or(i64::MAX / 2);
+    let wait = Duration::from_millis(wait.wait_ms.min(state.config.heartbeat_interval_ms));
     robots::touch(&state.db, &robot.robot_id).await?;
+    // Watching before the lease is read: a cancel stored after the read still wakes it.
+    let watch = (!wait.is_zero()).then(|| state.dispatcher.cancels().watch(id));
+    let cancelled = watch.as_ref().map(|w| w.cancelled());
+    let answer = extend(&state, &robot, id, body.lease_token).await?;
+    let Some(cancelled) = cancelled.filter(|_| !answer.cancel) else {
+        return Ok(Json(answer));
+    };
+    tokio::select! {
+        () = cancelled => {}
+        () = tokio::time::sleep(wait) => return Ok(Json(answer)),
+        () = state.shutdown.cancelled() => return Ok(Json(answer)),
+    }
+    // Cancelled meanwhile: read it (and extend the lease once more) from the database.
+    Ok(Json(extend(&state, &robot, id, body.lease_token).await?))
+}
+
+/// Extends the lease of a job the robot holds and reads whether it was cancelled.
+async fn extend(
+    state: &AppState,
+    robot: &RobotCaller,
+    id: i64,
+    lease_token: i64,
+) -> ApiResult<HeartbeatResponse> {
+    let ttl = i64::try_from(state.config.lease_ttl_ms).unwrap_or(i64::MAX / 2);
     match jobs::extend_lease(
         &state.db,
         &robot.tenant_id,
         id,
         &robot.robot_id,
-        body.lease_token,
+        lease_token,
         ttl,
     )
     .await?
     {
-        Some((expires_at, cancel)) => Ok(Json(HeartbeatResponse {
+        Some((expires_at, cancel)) => Ok(HeartbeatResponse {
             lease_expires_at: utc(expires_at),
             cancel,
-        })),
+        }),
         None => {
             // Tell a job of another tenant (404) from a lost lease (409).
-            leased_job(&state, &robot, id, body.lease_token).await?;
+            leased_job(state, robot, id, lease_token).await?;
             Err(stale(id))
         }
     }

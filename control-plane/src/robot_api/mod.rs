@@ -2,6 +2,7 @@
 //! with the robot's own token, lease long-polls and the calls about leased jobs
 //! (heartbeat, events, artifacts, complete), each fenced by the job's lease token.
 
+pub(crate) mod goodbye;
 pub(crate) mod jobs;
 pub(crate) mod lease;
 pub(crate) mod packages;
@@ -24,6 +25,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/robots/register", post(register::register))
         .route("/robot/lease", post(lease::lease))
+        .route("/robot/goodbye", post(goodbye::goodbye))
         .route("/robot/jobs/{id}/heartbeat", post(jobs::heartbeat))
         .route("/robot/jobs/{id}/events", post(jobs::events))
         .route(

@@ -16,6 +16,7 @@ mod ops;
 mod packages;
 mod replicas;
 mod robot_api;
+mod robot_presence;
 mod robots_admin;
 mod tenants;
 mod tls;

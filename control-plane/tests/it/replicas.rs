@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::common::{Backend, TestServer};
 use crate::robot_api::{GREET, complete, lease, push, robot, start_job};
 
-fn redis_url() -> Option<String> {
+pub(crate) fn redis_url() -> Option<String> {
     match std::env::var("ALQ_TEST_REDIS_URL") {
         Ok(url) if !url.is_empty() => Some(url),
         _ if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") => {

@@ -213,7 +213,15 @@ impl RobotClient {
         body: &impl Serialize,
         timeout: Duration,
     ) -> Result<Option<T>, CallError> {
-        let url = self.url(segments);
+        self.post_url(self.url(segments), body, timeout).await
+    }
+
+    async fn post_url<T: DeserializeOwned>(
+        &self,
+        url: Url,
+        body: &impl Serialize,
+        timeout: Duration,
+    ) -> Result<Option<T>, CallError> {
         let response = self
             .send(
                 self.http
@@ -267,18 +275,36 @@ impl RobotClient {
         .await
     }
 
-    /// `POST /robot/jobs/{id}/heartbeat`.
+    /// `POST /robot/jobs/{id}/heartbeat`, answered at once.
     pub async fn heartbeat(
         &self,
         job: i64,
         lease_token: i64,
     ) -> Result<HeartbeatResponse, CallError> {
+        self.heartbeat_wait(job, lease_token, Duration::ZERO).await
+    }
+
+    /// `POST /robot/jobs/{id}/heartbeat?wait_ms=N`: the server answers when the job is
+    /// cancelled, or after `wait` (an older server: at once).
+    pub async fn heartbeat_wait(
+        &self,
+        job: i64,
+        lease_token: i64,
+        wait: Duration,
+    ) -> Result<HeartbeatResponse, CallError> {
         let id = job.to_string();
-        self.post_some(
-            &["robot", "jobs", &id, "heartbeat"],
-            &HeartbeatRequest { lease_token },
-        )
-        .await
+        let segments = ["robot", "jobs", &id, "heartbeat"];
+        let mut url = self.url(&segments);
+        if !wait.is_zero() {
+            url.query_pairs_mut()
+                .append_pair("wait_ms", &wait.as_millis().to_string());
+        }
+        self.post_url(url, &HeartbeatRequest { lease_token }, CALL_TIMEOUT + wait)
+            .await?
+            .ok_or_else(|| CallError::Decode {
+                url: self.url(&segments).to_string(),
+                reason: "no body".into(),
+            })
     }
 
     /// `POST /robot/jobs/{id}/events`.
@@ -353,6 +379,17 @@ impl RobotClient {
         Ok(bytes)
     }
 
+    /// `POST /robot/goodbye`: this robot stops; it is offline until its next call.
+    pub async fn goodbye(&self) -> Result<(), CallError> {
+        self.post::<serde_json::Value>(
+            &["robot", "goodbye"],
+            &serde_json::json!({}),
+            GOODBYE_TIMEOUT,
+        )
+        .await
+        .map(drop)
+    }
+
     /// `POST /robot/jobs/{id}/complete`.
     pub async fn complete(
         &self,
@@ -365,11 +402,14 @@ impl RobotClient {
     }
 }
 
-/// The longest a call other than a lease long-poll may take.
+/// The longest a call other than a long-poll may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The longest a package download may take (50 MiB over a slow link).
 const PACKAGE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The goodbye is a courtesy: a stopping robot does not wait long for it.
+const GOODBYE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The error's sources, which is where reqwest puts the useful part.
 fn error_chain(error: &dyn std::error::Error) -> String {

@@ -56,6 +56,19 @@ pub fn robot_dir() -> Result<PathBuf, AgentError> {
         .ok_or(AgentError::NoRobotDir)
 }
 
+/// The robot's data folder, for job folders: `ALQ_ROBOT_DATA_DIR`, else `ALQ_ROBOT_DIR`
+/// (one folder for everything), else the OS data folder of alq plus `robot`.
+pub fn robot_data_dir() -> Result<PathBuf, AgentError> {
+    for name in ["ALQ_ROBOT_DATA_DIR", "ALQ_ROBOT_DIR"] {
+        if let Some(dir) = std::env::var_os(name).filter(|d| !d.is_empty()) {
+            return Ok(PathBuf::from(dir));
+        }
+    }
+    directories::ProjectDirs::from("", "", "alq")
+        .map(|dirs| dirs.data_dir().join("robot"))
+        .ok_or(AgentError::NoRobotDir)
+}
+
 /// The identity file in `dir`.
 pub fn identity_path(dir: &Path) -> PathBuf {
     dir.join("robot.json")

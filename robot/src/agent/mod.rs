@@ -2,6 +2,7 @@
 //! engine, and reports every step. Its on-disk spool keeps reports across outages.
 
 pub mod backoff;
+pub mod folders;
 pub mod http;
 pub mod identity;
 mod job;
@@ -20,7 +21,8 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-pub use identity::{Identity, robot_dir};
+pub use folders::Retention;
+pub use identity::{Identity, robot_data_dir, robot_dir};
 pub use register::{Registration, register};
 
 use backoff::{Backoff, jitter};
@@ -32,7 +34,9 @@ use state::Jobs;
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
     /// No folder for the robot's files.
-    #[error("cannot find a configuration folder for the robot: set ALQ_ROBOT_DIR")]
+    #[error(
+        "cannot find a configuration or data folder for the robot: set ALQ_ROBOT_DIR (and ALQ_ROBOT_DATA_DIR)"
+    )]
     NoRobotDir,
     /// No identity yet.
     #[error(
@@ -88,8 +92,12 @@ impl AgentError {
 /// How to run the agent.
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
-    /// The robot folder: identity, spool, job folders, state file.
+    /// The robot folder: identity, spool, state file.
     pub dir: PathBuf,
+    /// The robot's data folder: job folders.
+    pub data_dir: PathBuf,
+    /// How long finished job folders are kept.
+    pub retention: Retention,
     /// How many jobs at once (one browser each).
     pub slots: u32,
     /// How long running jobs may go on after a stop request before they are cancelled.
@@ -116,6 +124,8 @@ struct Shared {
 /// the server refuses the robot's token.
 pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<(), AgentError> {
     let identity = Identity::load(&config.dir)?;
+    // Browsers a killed predecessor left behind go before new ones start.
+    crate::actions::browser::owner::sweep();
     let client = RobotClient::new(&identity.url, &identity.token, identity.ca_cert.as_deref())?;
     let spool_dir = config.dir.join("spool");
     let spool = Spool::open(&spool_dir).map_err(|source| AgentError::Io {
@@ -124,6 +134,8 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<(),
     })?;
     let slots = config.slots.max(1);
     let jobs = Jobs::new(&config.dir, slots);
+    // What earlier runs left beyond the retention, except what the spool still reports.
+    prune_job_folders(&config, &spool, &jobs).await;
     let shared = Shared {
         client: client.clone(),
         identity: Arc::new(identity),
@@ -174,6 +186,16 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<(),
     stop_sender.cancel();
     let _ = sender.await;
     jobs.clear();
+    // Its jobs ended (completed, or given back to run again): the server may show it
+    // offline now rather than after three silent heartbeat intervals.
+    if result.is_ok() {
+        match client.goodbye().await {
+            Ok(()) => tracing::info!("Told the server this robot stops."),
+            Err(e) => {
+                tracing::warn!(error = %e, "Cannot tell the server this robot stops; it shows the robot offline after three missed heartbeats.")
+            }
+        }
+    }
     tracing::info!("Robot stopped.");
     result
 }
@@ -228,5 +250,30 @@ async fn lease_loop(
                 () = tokio::time::sleep(pause) => {}
             }
         }
+    }
+}
+
+/// Removes job folders beyond the retention, never one of a job the agent runs or whose
+/// reports are still in the spool.
+async fn prune_job_folders(config: &AgentConfig, spool: &Spool, jobs: &Jobs) {
+    let (data_dir, retention) = (config.data_dir.clone(), config.retention);
+    let (spool, jobs) = (spool.clone(), jobs.clone());
+    let pruned = tokio::task::spawn_blocking(move || {
+        // Unreadable spool: keep everything this time rather than lose a report.
+        let Ok(unsent) = spool.jobs() else {
+            return Vec::new();
+        };
+        folders::prune(&data_dir, retention, |job| {
+            jobs.contains(job) || unsent.contains(&job)
+        })
+    })
+    .await;
+    if let Ok(removed) = pruned
+        && !removed.is_empty()
+    {
+        tracing::info!(
+            removed = removed.len(),
+            "Removed job folders beyond the retention."
+        );
     }
 }

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Shared;
 use super::backoff::Backoff;
+use super::folders;
 use super::job::{self, JobContext, JobResult};
 use super::packages;
 use super::state::RunningJob;
@@ -47,24 +48,24 @@ pub async fn supervise(job: LeasedJob, shared: Shared) {
         cancelled_by_server.clone(),
         stop_heartbeats.clone(),
     ));
-    let dir = shared
-        .config
-        .dir
-        .join("jobs")
-        .join(format!("{id}-{}", job.attempt));
+    let dir = folders::job_dir(&shared.config.data_dir, id, job.attempt);
     // The package is fetched here (while heartbeats keep the lease) and unpacked by the
     // job's thread into its folder.
     let package = match &job.workflow.package {
-        Some(wanted) => packages::fetch(&shared.client, &shared.config.dir.join("cache"), wanted)
-            .await
-            .map(Some),
+        Some(wanted) => packages::fetch(
+            &shared.client,
+            &shared.config.data_dir.join("cache"),
+            wanted,
+        )
+        .await
+        .map(Some),
         None => Ok(None),
     };
     let done = match package {
         Ok(package) => job::spawn(
             job,
             JobContext {
-                dir,
+                dir: dir.clone(),
                 package,
                 spool: shared.spool.clone(),
                 wake: shared.wake.clone(),
@@ -120,6 +121,8 @@ pub async fn supervise(job: LeasedJob, shared: Shared) {
     let _ = heartbeats.await;
     let _ = shared.spool.forget(id);
     shared.jobs.remove(id);
+    folders::mark_finished(&dir);
+    super::prune_job_folders(&shared.config, &shared.spool, &shared.jobs).await;
 }
 
 async fn complete(
@@ -180,9 +183,11 @@ async fn report_lost(shared: &Shared, id: i64, lease_token: i64) {
     );
 }
 
-/// Extends the lease at the server's interval until `stop`. A cancel request cancels
-/// the run; a lease that is stale, or that ran out while no heartbeat got through,
-/// marks the job lost and cancels the run.
+/// Extends the lease at the server's interval until `stop`. Each heartbeat is a
+/// long-poll the server holds for one interval unless the job is cancelled meanwhile,
+/// so a cancel arrives at once rather than at the next heartbeat. A cancel request
+/// cancels the run; a lease that is stale, or that ran out while no heartbeat got
+/// through, marks the job lost and cancels the run.
 async fn heartbeat(
     shared: Shared,
     id: i64,
@@ -196,15 +201,14 @@ async fn heartbeat(
     let ttl = Duration::from_millis(shared.identity.lease_ttl_ms);
     // Measured from when a heartbeat was sent: the lease can only end later than that.
     let mut deadline = Instant::now() + ttl;
+    // The answer comes after `interval` at the latest; a server that stopped answering
+    // is given up on after as long again.
+    let patience = interval + interval.max(Duration::from_secs(1));
     loop {
-        tokio::select! {
-            () = stop.cancelled() => return,
-            () = tokio::time::sleep(interval) => {}
-        }
         let sent = Instant::now();
         let answer = tokio::select! {
             () = stop.cancelled() => return,
-            answer = tokio::time::timeout(interval.max(Duration::from_secs(1)), shared.client.heartbeat(id, lease_token)) => answer,
+            answer = tokio::time::timeout(patience, shared.client.heartbeat_wait(id, lease_token, interval)) => answer,
         };
         match answer {
             Ok(Ok(answer)) => {
@@ -237,6 +241,12 @@ async fn heartbeat(
             lost.store(true, Ordering::SeqCst);
             cancel.cancel();
             return;
+        }
+        // One heartbeat per interval, also when the answer came early (a failure, a
+        // cancel, or an older server that does not hold heartbeats).
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep_until(sent + interval) => {}
         }
     }
 }

@@ -47,6 +47,8 @@ pub(crate) struct Failure {
     pub(crate) kind: FailureKind,
     /// The path of the step that failed, once known.
     pub(crate) step: Option<String>,
+    /// Its number in the run (`#5` in progress lines and the report).
+    pub(crate) seq: Option<u64>,
     /// How that step is shown to people.
     pub(crate) label: String,
     pub(crate) url: Option<String>,
@@ -61,6 +63,7 @@ impl Failure {
             message: message.into(),
             kind,
             step: None,
+            seq: None,
             label: String::new(),
             url: None,
             screenshot: None,
@@ -75,12 +78,14 @@ impl Failure {
         }
     }
 
-    /// The whole story for people: which step, what happened, where the screenshot is.
+    /// The whole story for people: which step (its number as progress lines show it,
+    /// then its path in the file for editors), what happened, where the screenshot is.
     pub(crate) fn describe(&self) -> String {
-        let mut text = match &self.step {
-            Some(step) if !self.cancelled => {
-                format!("step {step} ({}): {}", self.label, self.message)
+        let mut text = match (&self.step, self.seq) {
+            (Some(step), Some(seq)) if !self.cancelled => {
+                format!("step #{seq} ({step}, {}): {}", self.label, self.message)
             }
+            (Some(step), None) if !self.cancelled => format!("{step}: {}", self.message),
             _ => self.message.clone(),
         };
         if let Some(file) = &self.screenshot {
@@ -94,6 +99,7 @@ impl Failure {
             message: self.describe(),
             kind: self.kind,
             step: self.step,
+            seq: self.seq,
             url: self.url,
         }
     }
@@ -116,6 +122,9 @@ pub(crate) struct Interpreter<'w> {
     browser: Option<Browser>,
     seq: u64,
     screenshot_count: u64,
+    /// How many enclosing constructs will handle a failure of the step running now: the
+    /// `steps` of a `try` with a `catch`, and steps with `continue_on_error`.
+    handlers: usize,
 }
 
 impl<'w> Interpreter<'w> {
@@ -143,6 +152,7 @@ impl<'w> Interpreter<'w> {
             browser: None,
             seq: 0,
             screenshot_count: 0,
+            handlers: 0,
         }
     }
 
@@ -228,8 +238,16 @@ impl<'w> Interpreter<'w> {
         });
 
         let mut attempts = 0;
+        // A step cut off by a timeout drops its future half-way: what it pushed (call
+        // frames, loop variables, handlers) is put back from here.
+        let (handlers, frames) = (self.handlers, self.frames.len());
+        let locals = self.frame().locals.len();
+        if step.common.continue_on_error {
+            self.handlers += 1;
+        }
         let result = match self.when(step) {
             Ok(false) => {
+                self.handlers = handlers;
                 self.finish_step(seq, StepStatus::Skipped, started, 0, None, None, None);
                 return Ok(());
             }
@@ -257,6 +275,9 @@ impl<'w> Interpreter<'w> {
                 }
             }
         };
+        self.handlers = handlers;
+        self.frames.truncate(frames);
+        self.frame_mut().locals.truncate(locals);
 
         let leaf = !step.action.is_control();
         let screenshot = match (&result, leaf) {
@@ -286,6 +307,7 @@ impl<'w> Interpreter<'w> {
             Err(mut failure) => {
                 if failure.step.is_none() {
                     failure.step = Some(path.clone());
+                    failure.seq = Some(seq);
                     failure.label = label.clone();
                     if step.action.is_browser() && failure.url.is_none() {
                         failure.url = self.current_url().await;
@@ -296,6 +318,8 @@ impl<'w> Interpreter<'w> {
                     StepStatus::Cancelled
                 } else if step.common.continue_on_error {
                     StepStatus::FailedIgnored
+                } else if self.handlers > 0 {
+                    StepStatus::Handled
                 } else {
                     StepStatus::Failed
                 };
@@ -498,9 +522,12 @@ impl<'w> Interpreter<'w> {
                     Ok(serde_json::json!({ "iterations": iterations }))
                 }
                 Action::Try(args) => {
+                    let catches = !args.catch.is_empty();
+                    self.handlers += usize::from(catches);
                     let mut result = self
                         .steps(&args.steps, format!("{path}.steps"), Some(seq))
                         .await;
+                    self.handlers -= usize::from(catches);
                     if let Err(failure) = &result
                         && !failure.cancelled
                         && !args.catch.is_empty()

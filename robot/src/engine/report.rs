@@ -28,8 +28,45 @@ macro_rules! w {
     }};
 }
 
+/// Where the report finds the screenshots its events name.
+#[derive(Debug, Clone, Copy)]
+pub enum Screenshots<'a> {
+    /// Files in the run folder (`alq run`).
+    Dir(&'a Path),
+    /// Bytes by file name (`alq job report`, from a job's artifacts).
+    Bytes(&'a BTreeMap<String, Vec<u8>>),
+}
+
+impl Screenshots<'_> {
+    /// The bytes of `file`, when it can be embedded: inside the run folder and not too big.
+    fn embeddable(&self, file: &str) -> Option<Vec<u8>> {
+        match self {
+            Screenshots::Dir(run_dir) => {
+                // A file name that tries to leave the run folder is linked (harmless)
+                // but never read.
+                let inside = Path::new(file)
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_)));
+                let path = run_dir.join(file);
+                let small =
+                    inside && std::fs::metadata(&path).is_ok_and(|m| m.len() <= MAX_EMBEDDED_IMAGE);
+                small.then(|| std::fs::read(&path).ok()).flatten()
+            }
+            Screenshots::Bytes(files) => files
+                .get(file)
+                .filter(|b| u64::try_from(b.len()).is_ok_and(|n| n <= MAX_EMBEDDED_IMAGE))
+                .cloned(),
+        }
+    }
+}
+
 /// Renders the report of a run from its events; screenshots are read from `run_dir`.
 pub fn render(workflow_name: &str, events: &[RunEvent], run_dir: &Path) -> String {
+    render_with(workflow_name, events, Screenshots::Dir(run_dir))
+}
+
+/// Renders the report of a run from its events, with the screenshots from `shots`.
+pub fn render_with(workflow_name: &str, events: &[RunEvent], shots: Screenshots<'_>) -> String {
     let run = Run::from_events(events);
     let status = run.status_class();
     let mut out = String::with_capacity(16 * 1024);
@@ -43,7 +80,7 @@ pub fn render(workflow_name: &str, events: &[RunEvent], run_dir: &Path) -> Strin
         include_str!("report.css"),
     );
     header(&mut out, workflow_name, &run, status);
-    steps(&mut out, &run, run_dir);
+    steps(&mut out, &run, shots);
     if let Some(inputs) = run.inputs.filter(|i| !i.is_empty()) {
         key_values(&mut out, "Inputs", inputs);
     }
@@ -71,7 +108,10 @@ struct StepNode<'a> {
     started: DateTime<Utc>,
     finished: Option<Finished<'a>>,
     logs: Vec<(DateTime<Utc>, &'a str)>,
+    parent: Option<u64>,
     children: Vec<u64>,
+    /// How the step is shown and counted (`step_class`), set once every event is read.
+    class: &'static str,
 }
 
 /// What a `StepFinished` event says.
@@ -125,7 +165,8 @@ impl<'a> Run<'a> {
                     // A parent always starts before its children, so a link to a later
                     // (or unknown) step is bad data: show the step at the top instead of
                     // risking a cycle.
-                    match parent.filter(|p| p < seq && run.steps.contains_key(p)) {
+                    let parent = parent.filter(|p| p < seq && run.steps.contains_key(p));
+                    match parent {
                         Some(p) => {
                             if let Some(parent) = run.steps.get_mut(&p) {
                                 parent.children.push(*seq);
@@ -142,7 +183,9 @@ impl<'a> Run<'a> {
                             started: *at,
                             finished: None,
                             logs: Vec::new(),
+                            parent,
                             children: Vec::new(),
+                            class: "running",
                         },
                     );
                 }
@@ -183,7 +226,35 @@ impl<'a> Run<'a> {
                 }
             }
         }
+        run.classify();
         run
+    }
+
+    /// Sets each step's class. A failure that did not stop its parent was handled
+    /// (a `try` caught it, `continue_on_error` ignored it, a retry of the parent
+    /// succeeded): the step shows as handled, not failed, and so do the failed steps
+    /// below it. Parents start before their children, so one pass in seq order sees
+    /// each parent's class before its children's.
+    fn classify(&mut self) {
+        let seqs: Vec<u64> = self.steps.keys().copied().collect();
+        for seq in seqs {
+            let Some(node) = self.steps.get(&seq) else {
+                continue;
+            };
+            let mut class = step_class(node);
+            let parent = node
+                .parent
+                .and_then(|p| self.steps.get(&p))
+                .map(|p| p.class);
+            if class == "failed"
+                && parent.is_some_and(|p| !matches!(p, "failed" | "cancelled" | "running"))
+            {
+                class = "handled";
+            }
+            if let Some(node) = self.steps.get_mut(&seq) {
+                node.class = class;
+            }
+        }
     }
 
     /// The CSS status class of the run: a run without `RunFinished` is still running
@@ -200,10 +271,8 @@ impl<'a> Run<'a> {
     /// Whether the step or one of its descendants failed: such branches start open.
     fn has_failure(&self, seq: u64) -> bool {
         self.steps.get(&seq).is_some_and(|step| {
-            matches!(
-                step.finished.as_ref().map(|f| f.status),
-                Some(StepStatus::Failed)
-            ) || step.children.iter().any(|c| self.has_failure(*c))
+            matches!(step.class, "failed" | "handled")
+                || step.children.iter().any(|c| self.has_failure(*c))
         })
     }
 }
@@ -238,18 +307,21 @@ fn header(out: &mut String, name: &str, run: &Run, status: &str) {
 
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for step in run.steps.values() {
-        *counts.entry(step_class(step)).or_default() += 1;
+        *counts.entry(step.class).or_default() += 1;
     }
     out.push_str("<div class=\"counts\">");
     for class in [
         "succeeded",
         "failed",
+        "handled",
         "failed_ignored",
         "skipped",
         "cancelled",
         "running",
     ] {
-        if let Some(n) = counts.get(class) {
+        // Succeeded and failed are always shown: "0 failed" is news too.
+        let n = counts.get(class).copied().unwrap_or_default();
+        if n > 0 || matches!(class, "succeeded" | "failed") {
             w!(
                 out,
                 "<span class=\"chip step st-{class}\">{n} {}</span>",
@@ -272,7 +344,7 @@ fn header(out: &mut String, name: &str, run: &Run, status: &str) {
     out.push_str("</header>");
 }
 
-fn steps(out: &mut String, run: &Run, run_dir: &Path) {
+fn steps(out: &mut String, run: &Run, shots: Screenshots<'_>) {
     out.push_str(
         "<section class=\"box\"><h2>Steps<span><button type=\"button\" \
          onclick=\"alqAll(true)\">Expand all</button><button type=\"button\" \
@@ -287,16 +359,16 @@ fn steps(out: &mut String, run: &Run, run_dir: &Path) {
         out.push_str("<div class=\"empty\">No step ran.</div>");
     }
     for seq in &run.roots {
-        step(out, run, *seq, run_dir);
+        step(out, run, *seq, shots);
     }
     out.push_str("</div></section>");
 }
 
-fn step(out: &mut String, run: &Run, seq: u64, run_dir: &Path) {
+fn step(out: &mut String, run: &Run, seq: u64, shots: Screenshots<'_>) {
     let Some(node) = run.steps.get(&seq) else {
         return;
     };
-    let class = step_class(node);
+    let class = node.class;
     let finished = node.finished.as_ref();
     let error = finished.and_then(|f| f.error);
     let output = finished.and_then(|f| f.output).filter(|v| !v.is_null());
@@ -341,7 +413,7 @@ fn step(out: &mut String, run: &Run, seq: u64, run_dir: &Path) {
             .unwrap_or_default()
     );
     match finished.and_then(|f| f.screenshot) {
-        Some(file) => thumbnail(out, run_dir, file, seq),
+        Some(file) => thumbnail(out, shots, file, seq),
         None => out.push_str("<span></span>"),
     }
     out.push_str(if has_body { "</summary>" } else { "</div>" });
@@ -365,7 +437,7 @@ fn step(out: &mut String, run: &Run, seq: u64, run_dir: &Path) {
         if !node.children.is_empty() {
             out.push_str("<div class=\"kids\">");
             for child in &node.children {
-                step(out, run, *child, run_dir);
+                step(out, run, *child, shots);
             }
             out.push_str("</div>");
         }
@@ -377,7 +449,7 @@ fn step(out: &mut String, run: &Run, seq: u64, run_dir: &Path) {
 
 /// A thumbnail of the screenshot, embedded so the report stands alone, inside a link to
 /// the full file next to the report.
-fn thumbnail(out: &mut String, run_dir: &Path, file: &str, seq: u64) {
+fn thumbnail(out: &mut String, shots: Screenshots<'_>, file: &str, seq: u64) {
     let href = url_path(file);
     w!(
         out,
@@ -385,14 +457,7 @@ fn thumbnail(out: &mut String, run_dir: &Path, file: &str, seq: u64) {
          {seq}\" onclick=\"event.stopPropagation()\">",
         attr(&href)
     );
-    // A file name that tries to leave the run folder is linked (harmless) but never read.
-    let inside = Path::new(file)
-        .components()
-        .all(|c| matches!(c, std::path::Component::Normal(_)));
-    let path = run_dir.join(file);
-    let embeddable =
-        inside && std::fs::metadata(&path).is_ok_and(|m| m.len() <= MAX_EMBEDDED_IMAGE);
-    match embeddable.then(|| std::fs::read(&path).ok()).flatten() {
+    match shots.embeddable(file) {
         Some(bytes) => w!(
             out,
             "<img src=\"data:{};base64,{}\" alt=\"screenshot of step {seq}\" loading=\"lazy\">",
@@ -472,14 +537,21 @@ fn key_values(out: &mut String, title: &str, map: &serde_json::Map<String, Value
     out.push_str("</table></section>");
 }
 
-/// "at step `steps[2]` on https://…" under an error message.
+/// "at step #3 (`steps[2]`) on https://…" under an error message: the number as the
+/// tree shows it, the path for editors.
 fn where_line(out: &mut String, error: &StepError) {
     if error.step.is_none() && error.url.is_none() {
         return;
     }
     out.push_str("<div class=\"where\">");
-    if let Some(step) = &error.step {
-        w!(out, "at <code>{}</code> ", text(step));
+    match (&error.step, error.seq) {
+        (Some(step), Some(seq)) => w!(
+            out,
+            "at <a href=\"#step-{seq}\">step #{seq}</a> (<code>{}</code>) ",
+            text(step)
+        ),
+        (Some(step), None) => w!(out, "at <code>{}</code> ", text(step)),
+        _ => {}
     }
     if let Some(url) = &error.url {
         w!(out, "on <code>{}</code>", text(url));
@@ -492,6 +564,7 @@ fn step_class(step: &StepNode) -> &'static str {
         Some(StepStatus::Succeeded) => "succeeded",
         Some(StepStatus::Failed) => "failed",
         Some(StepStatus::FailedIgnored) => "failed_ignored",
+        Some(StepStatus::Handled) => "handled",
         Some(StepStatus::Skipped) => "skipped",
         Some(StepStatus::Cancelled) => "cancelled",
         None => "running",
@@ -503,6 +576,7 @@ fn status_word(class: &str) -> &'static str {
         "succeeded" => "succeeded",
         "failed" => "failed",
         "failed_ignored" => "failed, ignored",
+        "handled" => "handled",
         "skipped" => "skipped",
         "cancelled" => "cancelled",
         _ => "unfinished",
@@ -600,6 +674,7 @@ mod tests {
             message: "no element matches \"#submit\" after 10s".into(),
             kind: FailureKind::Application,
             step: Some("steps[1].steps[1]".into()),
+            seq: Some(4),
             url: Some("http://127.0.0.1:8088/form".into()),
         };
         vec![
@@ -740,6 +815,46 @@ mod tests {
         ];
         let html = render("odd", &events, dir.path());
         assert!(html.contains("Self parent") && html.contains("Unknown parent"));
+    }
+
+    #[test]
+    fn a_failure_its_parent_survived_counts_as_handled() {
+        // A retried `try`-less container: its child failed on the first attempt, the
+        // second attempt succeeded. Below a failed parent, a failure stays a failure.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let events = vec![
+            started(1, None, "if", "Retried"),
+            started(2, Some(1), "if", "Inner"),
+            started(3, Some(2), "browser.click", "Flaky"),
+            finished(3, StepStatus::Failed),
+            finished(2, StepStatus::Failed),
+            started(4, Some(1), "browser.click", "Flaky"),
+            finished(4, StepStatus::Succeeded),
+            finished(1, StepStatus::Succeeded),
+            started(5, None, "if", "Broken"),
+            started(6, Some(5), "log", "Boom"),
+            finished(6, StepStatus::Failed),
+            finished(5, StepStatus::Failed),
+        ];
+        let html = render("retry", &events, dir.path());
+        for chip in ["2 succeeded", "2 failed", "2 handled"] {
+            assert!(html.contains(&format!(">{chip}</span>")), "{chip}");
+        }
+        for (seq, class) in [(2, "handled"), (3, "handled"), (5, "failed"), (6, "failed")] {
+            assert!(
+                html.contains(&format!("class=\"step st-{class}\" id=\"step-{seq}\"")),
+                "step {seq} is {class}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_failure_names_the_step_by_its_number_and_path() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let html = render("x", &failed_run(dir.path()), dir.path());
+        assert!(
+            html.contains("at <a href=\"#step-4\">step #4</a> (<code>steps[1].steps[1]</code>)")
+        );
     }
 
     #[test]

@@ -181,6 +181,16 @@ impl Client {
             .await
     }
 
+    /// `GET /jobs/{id}/artifacts`: `{items: [{sha256, name, content_type, size, created_at}]}`.
+    pub async fn job_artifacts(&self, id: &str) -> Result<Value, ClientError> {
+        self.get(&["jobs", id, "artifacts"]).await
+    }
+
+    /// `GET /jobs/{id}/artifacts/{sha256}`: the artifact's bytes.
+    pub async fn job_artifact(&self, id: &str, sha256: &str) -> Result<Vec<u8>, ClientError> {
+        self.get_bytes(&["jobs", id, "artifacts", sha256]).await
+    }
+
     /// `POST /jobs/{id}/cancel`.
     pub async fn cancel_job(&self, id: &str) -> Result<Value, ClientError> {
         self.post(&["jobs", id, "cancel"], &serde_json::json!({}))

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{FailureKind, OneOrMany, Param, Step, Text};
+use super::{ExpectStatus, FailureKind, OneOrMany, Param, Step, Text};
 
 macro_rules! actions {
     ($( $name:literal => $variant:ident($args:ident) ),* $(,)?) => {
@@ -104,6 +104,17 @@ actions! {
     "json.parse" => JsonParse(JsonParseArgs),
     "email.send" => EmailSend(EmailSendArgs),
     "shell.run" => ShellRun(ShellRunArgs),
+}
+
+/// The fields of the action named `name` that hold nested steps (those `children`
+/// returns), known before the action is parsed.
+pub(crate) fn step_list_fields(name: &str) -> &'static [&'static str] {
+    match name {
+        "if" => &["then", "else"],
+        "for_each" | "while" => &["steps"],
+        "try" => &["steps", "catch", "finally"],
+        _ => &[],
+    }
 }
 
 impl Action {
@@ -292,12 +303,16 @@ pub struct SleepArgs {
     pub ms: Param<u64>,
 }
 
-/// An action whose only field is a URL.
+/// `browser.open` and `browser.goto`: a URL to load.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UrlArgs {
     /// The address to load.
     pub url: Text,
+    /// The HTTP statuses the page may answer with (`200`, `"2xx"`, `"200-299"` or a list);
+    /// any other fails the step. Without it, every status passes and is in the output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_status: Option<ExpectStatus>,
 }
 
 /// An action whose only field is a selector.

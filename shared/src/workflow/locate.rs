@@ -1,12 +1,12 @@
 //! Finds where a path such as `steps[3].then[0].url` stands in a JSON text, so errors
 //! found after parsing can still name a line and column.
 
-enum Segment<'a> {
+pub(crate) enum Segment<'a> {
     Key(&'a str),
     Index(usize),
 }
 
-fn segments(path: &str) -> Vec<Segment<'_>> {
+pub(crate) fn segments(path: &str) -> Vec<Segment<'_>> {
     let mut out = Vec::new();
     for part in path.split('.') {
         let (key, mut rest) = part.split_at(part.find('[').unwrap_or(part.len()));

@@ -2,6 +2,7 @@
 //! validation and its JSON Schema.
 
 mod actions;
+mod check;
 mod error;
 mod expr;
 mod load;
@@ -9,6 +10,7 @@ mod locate;
 mod model;
 mod parse;
 mod schema;
+mod status;
 mod step;
 mod validate;
 
@@ -19,5 +21,6 @@ pub use load::{LoadedWorkflow, load, load_str};
 pub use model::*;
 pub use parse::parse;
 pub use schema::json_schema;
+pub use status::{ExpectStatus, StatusRange};
 pub use step::{COMMON_FIELDS, Step, StepCommon};
 pub use validate::{is_identifier, validate};

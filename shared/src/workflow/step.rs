@@ -128,7 +128,7 @@ impl<'de> Deserialize<'de> for Step {
     }
 }
 
-fn unknown_action(name: &str) -> String {
+pub(crate) fn unknown_action(name: &str) -> String {
     let closest = Action::NAMES
         .iter()
         .map(|candidate| (strsim::jaro_winkler(name, candidate), candidate))

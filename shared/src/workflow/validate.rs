@@ -257,6 +257,11 @@ impl Checker {
                 }
             }
             Action::Sleep(a) => check_param(self, &a.ms, &format!("{here}.ms")),
+            Action::BrowserOpen(a) | Action::BrowserGoto(a) => {
+                for (sub, message) in a.expect_status.iter().flat_map(|e| e.problems()) {
+                    self.problem(format!("{here}.expect_status{sub}"), message);
+                }
+            }
             Action::EmailSend(a) => {
                 if let Some(port) = &a.smtp.port {
                     check_param(self, port, &format!("{here}.smtp.port"));

@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod control_plane;
+#[cfg(target_os = "linux")]
+pub mod processes;
 pub mod robot;
 
 use std::path::{Path, PathBuf};
@@ -150,9 +152,19 @@ pub fn spawn_until_step(ws: &Workspace, file: &str, action: &str) -> std::proces
         .spawn()
         .expect("start alq");
     let marker = format!("\"action\":\"{action}\"");
-    let events = || std::fs::read_to_string(ws.run_dir().join("events.ndjson")).unwrap_or_default();
+    // `runs/` exists a moment before the run's folder inside it: read whatever is there.
+    let events = || {
+        std::fs::read_dir(ws.path().join("runs"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| {
+                std::fs::read_to_string(entry.path().join("events.ndjson")).unwrap_or_default()
+            })
+            .collect::<String>()
+    };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !(ws.path().join("runs").exists() && events().contains(&marker)) {
+    while !events().contains(&marker) {
         assert!(
             std::time::Instant::now() < deadline,
             "the run never reached a {action} step"

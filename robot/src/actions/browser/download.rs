@@ -65,7 +65,7 @@ impl Browser {
 }
 
 /// The files of a folder (empty when it cannot be read).
-fn files(dir: &Path) -> HashSet<PathBuf> {
+pub(super) fn files(dir: &Path) -> HashSet<PathBuf> {
     std::fs::read_dir(dir)
         .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default()

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -11,7 +12,7 @@ use thirtyfour::{AlertBehaviour, ChromeCapabilities};
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
-use super::BrowserOptions;
+use super::{BrowserOptions, owner};
 use crate::actions::ActionError;
 
 /// How long chromedriver may take to answer `/status` (it is usually ready in 40 ms).
@@ -30,19 +31,52 @@ pub(super) struct Chromedriver {
     pub(super) home: tempfile::TempDir,
 }
 
+/// Every chromedriver this process runs (pid and folder), for [`kill_all`].
+static RUNNING: Mutex<Vec<(u32, PathBuf)>> = Mutex::new(Vec::new());
+
+fn running() -> std::sync::MutexGuard<'static, Vec<(u32, PathBuf)>> {
+    RUNNING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Kills every browser this process started and removes their folders, at once: for a
+/// process about to exit without unwinding (a second Ctrl-C).
+pub fn kill_all() {
+    for (pid, home) in running().drain(..) {
+        kill_tree(pid);
+        let _ = std::fs::remove_dir_all(home);
+    }
+}
+
 impl Chromedriver {
     /// Finds chromedriver and starts it on a free loopback port, then waits until it is ready.
+    ///
+    /// On Linux the kernel kills chromedriver when the thread that calls this ends
+    /// (`--pdeathsig` is per thread): call it from a thread that lives as long as the
+    /// browser (the engine's), never from a blocking-pool thread that may end first.
     pub(super) async fn spawn(cancel: &CancellationToken) -> Result<Chromedriver, ActionError> {
         let program = find_chromedriver()?;
+        owner::sweep();
         let home = tempfile::Builder::new()
-            .prefix("alq-chromium-")
+            .prefix(owner::PROFILE_PREFIX)
             .tempdir()
             .map_err(|e| ActionError::app(format!("cannot create a temporary folder: {e}")))?;
+        owner::claim(home.path()).map_err(|e| {
+            ActionError::app(format!("cannot write into {}: {e}", home.path().display()))
+        })?;
         let tmp = home.path().join("tmp");
         std::fs::create_dir_all(&tmp)
             .map_err(|e| ActionError::app(format!("cannot create {}: {e}", tmp.display())))?;
         let port = free_port()?;
-        let mut command = Command::new(&program);
+        let mut command = match setpriv() {
+            Some(setpriv) => {
+                let mut command = Command::new(setpriv);
+                command.args(["--pdeathsig", "KILL", "--"]).arg(&program);
+                command
+            }
+            None => Command::new(&program),
+        };
         // Its own process group, which Chromium inherits: killing the group on drop stops
         // every browser process even when chromedriver cannot end the session.
         #[cfg(unix)]
@@ -63,6 +97,9 @@ impl Chromedriver {
                     program.display()
                 ))
             })?;
+        if let Some(pid) = child.id() {
+            running().push((pid, home.path().to_path_buf()));
+        }
         let mut driver = Chromedriver {
             child,
             url: format!("http://127.0.0.1:{port}"),
@@ -117,17 +154,8 @@ impl Chromedriver {
     /// once and without waiting: the path for drops, where no session can be ended.
     pub(super) fn kill_tree(&mut self) {
         let Some(pid) = self.child.id() else { return };
-        // `kill` and `taskkill` instead of a signal call: the workspace forbids `unsafe`
-        // and this is the only signal alq sends.
-        #[cfg(unix)]
-        let mut command = std::process::Command::new("kill");
-        #[cfg(unix)]
-        command.args(["-KILL", "--", &format!("-{pid}")]);
-        #[cfg(windows)]
-        let mut command = std::process::Command::new("taskkill");
-        #[cfg(windows)]
-        command.args(["/T", "/F", "/PID", &pid.to_string()]);
-        let _ = command.stdout(Stdio::null()).stderr(Stdio::null()).status();
+        running().retain(|(p, _)| *p != pid);
+        kill_tree(pid);
     }
 }
 
@@ -135,6 +163,57 @@ impl Drop for Chromedriver {
     fn drop(&mut self) {
         self.kill_tree();
     }
+}
+
+/// Kills a process group led by `pid` (Windows: the process tree).
+fn kill_tree(pid: u32) {
+    #[cfg(unix)]
+    if let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+    #[cfg(windows)]
+    let _ = std::process::Command::new("taskkill")
+        .args(["/T", "/F", "/PID", &pid.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// `setpriv` (util-linux) if it can set a parent-death signal here; found once.
+fn setpriv() -> Option<&'static Path> {
+    static SETPRIV: OnceLock<Option<PathBuf>> = OnceLock::new();
+    SETPRIV
+        .get_or_init(|| {
+            if !cfg!(target_os = "linux") {
+                return None;
+            }
+            let found = std::env::var_os("PATH").and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|d| d.join("setpriv"))
+                    .find(|p| p.is_file())
+            });
+            // An old setpriv without `--pdeathsig` would keep chromedriver from starting.
+            let works = found.filter(|path| {
+                std::process::Command::new(path)
+                    .args(["--pdeathsig", "KILL", "--", "true"])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            });
+            if works.is_none() {
+                tracing::debug!(
+                    "No setpriv with --pdeathsig (util-linux): chromedriver is started without a \
+                     parent-death signal; the next start of alq cleans up after a killed one."
+                );
+            }
+            works
+        })
+        .as_deref()
 }
 
 /// chromedriver from `ALQ_CHROMEDRIVER` or PATH, or an error that says how to get it.
@@ -185,6 +264,8 @@ fn capabilities(
     profile: Option<&Path>,
     download_dir: &Path,
 ) -> Result<ChromeCapabilities, ActionError> {
+    // `profile` is set exactly when alq started chromedriver itself.
+    let own_driver = profile.is_some();
     let mut caps = DesiredCapabilities::chrome();
     let mut args: Vec<String> = Vec::new();
     if options.headless {
@@ -212,6 +293,11 @@ fn capabilities(
     ));
     if let Some(profile) = profile {
         args.push(format!("--user-data-dir={}", profile.display()));
+    }
+    if own_driver {
+        // chromedriver talks to Chromium over a pipe instead of a port: when chromedriver
+        // dies (even by SIGKILL), the pipe closes and Chromium quits.
+        args.push("--remote-debugging-pipe".into());
     }
     args.extend(options.args.iter().cloned());
     let prefs = json!({

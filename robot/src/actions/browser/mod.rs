@@ -3,14 +3,16 @@
 //!
 //! `driver` starts chromedriver and the session, `locate` finds elements and waits for
 //! them (with the in-page helpers of `page.js`), `elements` holds the actions on one
-//! element, `page` the actions on the page, frames, tabs and dialogs, `download`
-//! downloads, `keys` parses key names.
+//! element, `navigate` opening pages, `page` the other actions on the page, frames, tabs and dialogs, `download`
+//! downloads, `keys` parses key names, `owner` makes sure no browser outlives alq.
 
 mod download;
 mod driver;
 mod elements;
 mod keys;
 mod locate;
+mod navigate;
+pub mod owner;
 mod page;
 
 use std::path::PathBuf;
@@ -23,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{ActionCtx, ActionError, ActionResult};
 use driver::Chromedriver;
+pub use driver::kill_all;
 
 /// Extra time a whole action gets beyond its timeout before it is abandoned: the waits
 /// inside stop at the timeout, this only catches a WebDriver command that hangs.
@@ -132,7 +135,7 @@ impl Browser {
     /// Runs the action; `None` never happens here, it is the timeout arm of `run`.
     async fn dispatch(&mut self, action: &Action, ctx: &ActionCtx<'_>) -> Option<ActionResult> {
         Some(match action {
-            Action::BrowserOpen(a) | Action::BrowserGoto(a) => self.goto(a.url.as_str(), ctx).await,
+            Action::BrowserOpen(a) | Action::BrowserGoto(a) => self.goto(a, ctx).await,
             Action::BrowserClick(a) => self.click(a, ctx).await,
             Action::BrowserType(a) => self.type_text(a, ctx).await,
             Action::BrowserPress(a) => self.press(a, ctx).await,

@@ -1,4 +1,4 @@
-//! Actions on the page rather than one element: navigation, waiting for states, text or
+//! Actions on the page rather than one element: waiting for states, text or
 //! URLs, screenshots, scripts, frames, tabs and dialogs.
 
 use std::path::{Path, PathBuf};
@@ -20,22 +20,6 @@ fn failed(what: &str, error: &WebDriverError) -> ActionError {
 }
 
 impl Browser {
-    /// `browser.open` and `browser.goto`: loads the URL, waiting for the page to load up
-    /// to the step's timeout. Output: `{url, title}`.
-    pub(super) async fn goto(&mut self, url: &str, ctx: &ActionCtx<'_>) -> ActionResult {
-        self.apply_timeout(ctx.timeout)
-            .await
-            .map_err(|e| failed("cannot set timeouts", &e))?;
-        let driver = self
-            .driver()
-            .map_err(|e| failed("cannot open a page", &e))?;
-        driver
-            .goto(url)
-            .await
-            .map_err(|e| failed(&format!("cannot open {url}"), &e))?;
-        self.location().await
-    }
-
     /// `{url, title}` of the current page.
     async fn location(&self) -> ActionResult {
         let driver = self.driver().map_err(|e| failed("no page", &e))?;
