@@ -187,11 +187,19 @@ async fn open_package(
             other => bad_package(other),
         })?;
         let source = std::fs::read_to_string(root.join(&entry)).map_err(ApiError::internal)?;
-        Ok::<_, ApiError>((loaded.workflow, source, unpacked.files.len(), entry))
+        // Every JSON file, not only the ones called by a fixed path: a workflow called by
+        // a path built at run time gets its assets too.
+        let mut assets = std::collections::BTreeSet::new();
+        for name in unpacked.files.iter().filter(|n| n.ends_with(".json")) {
+            if let Ok(text) = std::fs::read_to_string(root.join(name)) {
+                assets.extend(alq_shared::workflow::referenced_assets(&text));
+            }
+        }
+        Ok::<_, ApiError>((loaded.workflow, source, unpacked.files.len(), entry, assets))
     })
     .await
     .map_err(ApiError::internal)??;
-    let (workflow, source, files, entry) = checked;
+    let (workflow, source, files, entry, assets) = checked;
     let sha256 = package::sha256(&body);
     state
         .blobs
@@ -208,6 +216,7 @@ async fn open_package(
             size: i64::try_from(body.len()).unwrap_or(i64::MAX),
             files: i64::try_from(files).unwrap_or(i64::MAX),
             entry,
+            assets: assets.into_iter().collect(),
         }),
     })
 }

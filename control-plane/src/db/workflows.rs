@@ -54,6 +54,8 @@ pub struct PackageInfo {
     pub files: i64,
     /// The workflow file's path inside it.
     pub entry: String,
+    /// The assets its workflow files name (`assets.NAME`), called ones included.
+    pub assets: Vec<String>,
 }
 
 /// What a push stores.
@@ -115,6 +117,10 @@ where
             entry,
             size: row.try_get::<Option<i64>, _>("package_size")?.unwrap_or(0),
             files: row.try_get::<Option<i64>, _>("package_files")?.unwrap_or(0),
+            assets: row
+                .try_get::<Option<String>, _>("package_assets")?
+                .and_then(|text| serde_json::from_str(&text).ok())
+                .unwrap_or_default(),
         }),
         _ => None,
     };
@@ -190,8 +196,8 @@ pub async fn push(db: &Db, tenant_id: &str, new: &NewVersion<'_>) -> Result<Push
                 .try_get("next")?;
                 sqlx::query(
                     "INSERT INTO workflow_versions (id, tenant_id, workflow_id, number, hash, source, inputs, \
-                     entry, package_sha256, package_size, package_files, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                     entry, package_sha256, package_size, package_files, package_assets, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                 )
                 .bind(&id)
                 .bind(tenant_id)
@@ -204,6 +210,7 @@ pub async fn push(db: &Db, tenant_id: &str, new: &NewVersion<'_>) -> Result<Push
                 .bind(package.map(|p| p.sha256.clone()))
                 .bind(package.map(|p| p.size))
                 .bind(package.map(|p| p.files))
+                .bind(package.map(|p| serde_json::to_string(&p.assets).unwrap_or_default()))
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
@@ -274,7 +281,7 @@ pub async fn version(
 ) -> Result<Option<VersionRecord>, sqlx::Error> {
     on_db!(db, pool => match sqlx::query(
         "SELECT id, workflow_id, number, hash, source, inputs, entry, package_sha256, package_size, package_files, \
-         created_at FROM workflow_versions WHERE tenant_id = $1 AND id = $2",
+         package_assets, created_at FROM workflow_versions WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tenant_id)
     .bind(id)
@@ -294,7 +301,7 @@ pub async fn versions(
 ) -> Result<Vec<VersionRecord>, sqlx::Error> {
     on_db!(db, pool => sqlx::query(
         "SELECT id, workflow_id, number, hash, source, inputs, entry, package_sha256, package_size, package_files, \
-         created_at FROM workflow_versions WHERE tenant_id = $1 AND workflow_id = $2 ORDER BY number DESC",
+         package_assets, created_at FROM workflow_versions WHERE tenant_id = $1 AND workflow_id = $2 ORDER BY number DESC",
     )
     .bind(tenant_id)
     .bind(workflow_id)

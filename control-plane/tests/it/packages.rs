@@ -16,6 +16,7 @@ on_both_backends!(
     packages_are_versions_that_jobs_can_pin,
     robots_fetch_only_their_tenants_packages,
     bad_packages_are_refused_with_clear_errors,
+    assets_named_in_called_files_reach_the_robot,
 );
 
 const MAIN: &str = r#"{"name": "pkg", "inputs": {"who": {"type": "string", "default": "world"}},
@@ -284,5 +285,38 @@ async fn bad_packages_are_refused_with_clear_errors(backend: Backend) {
     );
     let list = admin.get("/workflows").await.expect(200);
     assert_eq!(list, json!([]), "nothing was stored");
+    server.stop().await;
+}
+
+async fn assets_named_in_called_files_reach_the_robot(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let admin = server.admin();
+    let dir = folder("Ada");
+    // Only the called file names the asset; another is never named.
+    std::fs::write(
+        dir.path().join("lib/child.json"),
+        r#"{"name": "child", "steps": [{"action": "log", "message": "{{ assets.greeting }}"}]}"#,
+    )
+    .unwrap();
+    for (name, value) in [("greeting", "hello"), ("unrelated", "no")] {
+        admin
+            .put(
+                &format!("/assets/{name}"),
+                json!({"type": "text", "value": value}),
+            )
+            .await
+            .expect(201);
+    }
+    let pushed = push(&admin, build(dir.path()).bytes).await.expect(201);
+    assert_eq!(pushed["version"]["package"]["assets"], json!(["greeting"]));
+    admin
+        .post("/jobs", json!({"workflow": "pkg"}))
+        .await
+        .expect(201);
+    let bot = robot(&server, "bot", &[]).await;
+    let leased = lease_now(&bot, 1).await;
+    assert_eq!(leased[0]["assets"], json!({"greeting": "hello"}));
     server.stop().await;
 }
