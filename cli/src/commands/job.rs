@@ -224,7 +224,9 @@ async fn exec(args: Args) -> Outcome {
 }
 
 async fn start_job(client: &Client, start: StartArgs, json: bool) -> Outcome {
-    let declared = client.declared_inputs(&start.workflow).await?;
+    let declared = client
+        .declared_inputs(&start.workflow, start.version.as_deref())
+        .await?;
     let base = match &start.inputs_file {
         Some(path) => inputs_file(path)?,
         None => Map::new(),

@@ -419,3 +419,28 @@ fn alq_run_takes_a_folder() {
     run.expect_code(0);
     assert!(run.stdout.contains("Hello Ada"), "{}", run.stdout);
 }
+
+#[test]
+fn a_pinned_version_types_inputs_as_that_version_declares() {
+    let server = Server::start();
+    let admin = User::logged_in(&server);
+    let declare = |kind: &str| {
+        admin.ws.write(
+            "typed/workflow.json",
+            &format!(
+                r#"{{"name": "typed", "inputs": {{"n": {{"type": "{kind}"}}}}, "steps": [{{"action": "log", "message": "{{{{ inputs.n }}}}"}}]}}"#
+            ),
+        );
+        admin.json(&[
+            "workflow",
+            "push",
+            admin.ws.path().join("typed").to_str().unwrap(),
+        ])
+    };
+    declare("integer");
+    declare("string");
+    let old = admin.json(&["job", "start", "typed", "--version", "1", "--input", "n=5"]);
+    assert_eq!(old["inputs"]["n"], 5, "{old}");
+    let new = admin.json(&["job", "start", "typed", "--input", "n=5"]);
+    assert_eq!(new["inputs"]["n"], "5", "{new}");
+}
