@@ -171,6 +171,7 @@ fn when(at: chrono::DateTime<chrono::Utc>) -> String {
 /// refuses the robot's token, 3 when it cannot be reached (2: not registered).
 pub async fn status(as_json: bool) -> Outcome {
     let dir = robot_dir()?;
+    let data_dir = agent::robot_data_dir().map_err(failure)?;
     let identity = Identity::load(&dir).map_err(failure)?;
     let reach = reach(&identity).await;
     let state = agent::state::read(&dir);
@@ -190,7 +191,7 @@ pub async fn status(as_json: bool) -> Outcome {
             "{}",
             json!({
                 "robot_id": identity.robot_id, "name": identity.name, "url": identity.url,
-                "labels": identity.labels, "dir": dir,
+                "labels": identity.labels, "dir": dir, "data_dir": data_dir,
                 "reachable": reachable, "token_refused": refused, "error": error,
                 "agent": state,
             })
@@ -198,6 +199,8 @@ pub async fn status(as_json: bool) -> Outcome {
     } else {
         println!("Robot:   {} ({})", identity.name, identity.robot_id);
         println!("Labels:  {}", identity.labels.join(", "));
+        println!("Folders: {} (identity, spool)", dir.display());
+        println!("         {} (job folders)", data_dir.display());
         println!("Server:  {}", identity.url);
         match &reach {
             Reach::Ok => println!("         reachable"),

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::process::Child;
 use std::time::Duration;
 
-use crate::common::processes::{count_browsers, profiles_of, signal, users_of, wait_no_browsers};
+use crate::common::processes::{
+    count_browsers, profiles_of, signal, users_of, wait_no_browsers, wait_until,
+};
 use crate::common::{Workspace, have_chromedriver, spawn_until_step};
 use crate::site;
 
@@ -76,9 +78,33 @@ fn after_sigkill_the_browser_dies_and_the_next_start_removes_its_folder() {
         "wf.json",
         r#"{"name": "next", "steps": [{"action": "log", "message": "hi"}]}"#,
     );
-    next.alq(&["run", "wf.json"]).expect_code(0);
-    assert!(
-        !profile.exists(),
-        "the next start removes the folder of the killed run"
-    );
+    let run = next.alq(&["run", "wf.json"]);
+    run.expect_code(0);
+    // Another alq starting in parallel may be removing it too: wait for the end of that.
+    wait_until("the removal of the killed run's folder", LIMIT, || {
+        if profile.exists() {
+            let left: Vec<_> = std::fs::read_dir(&profile)
+                .map(|entries| entries.flatten().map(|e| e.file_name()).collect())
+                .unwrap_or_default();
+            Err(format!("it holds {left:?}\n{}", run.stderr))
+        } else {
+            Ok(())
+        }
+    });
+}
+
+#[test]
+fn a_second_sigterm_quits_at_once_and_still_leaves_no_browser() {
+    if !have_chromedriver() {
+        return;
+    }
+    let ws = Workspace::new();
+    let (child, profile) = start_waiting_run(&ws);
+    signal(child.id(), "-TERM");
+    signal(child.id(), "-TERM");
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(143), "{stderr}");
+    wait_no_browsers(std::slice::from_ref(&profile), LIMIT);
+    assert!(!profile.exists(), "the profile folder is removed");
 }

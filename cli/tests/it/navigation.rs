@@ -157,3 +157,37 @@ fn a_url_that_downloads_a_file_is_not_a_page() {
     assert_eq!(goto["error"]["type"], "business");
     assert!(!events.iter().any(|e| e["seq"] == 3));
 }
+
+#[test]
+fn a_server_error_without_a_body_is_a_status_and_retryable_when_unexpected() {
+    if !have_chromedriver() {
+        return;
+    }
+    let addr = site::serve();
+    let url = format!("http://{addr}/broken");
+    let ws = Workspace::new();
+    ws.write(
+        "wf.json",
+        &format!(
+            r#"{{"name": "nav", "outputs": {{"page": "{{{{ steps.page.output }}}}"}}, "steps": [
+            {{"id": "page", "action": "browser.open", "url": "{url}"}}]}}"#
+        ),
+    );
+    ws.alq(&["run", "wf.json"]).expect_code(0);
+    let end = events(&ws.run_dir()).pop().unwrap();
+    assert_eq!(end["outputs"]["page"]["status"], 500, "{end}");
+
+    let ws = Workspace::new();
+    let (error, _) = open_fails(&ws, &open_then_click(&url, r#", "expect_status": 200"#));
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "{url} answered with HTTP status 500, expected 200"
+        )),
+        "{message}"
+    );
+    assert_eq!(
+        error["type"], "application",
+        "a server error may pass later"
+    );
+}

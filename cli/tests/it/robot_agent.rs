@@ -480,9 +480,14 @@ fn a_killed_robots_job_is_finished_by_another_and_the_first_never_completes_it()
     assert_eq!(done["attempt"], 2, "{done}");
     // The next robot to start removed the folder the killed one left.
     #[cfg(target_os = "linux")]
-    for profile in &profiles {
-        assert!(!profile.exists(), "{} is left behind", profile.display());
-    }
+    crate::common::processes::wait_until(
+        "the removal of the killed robot's profile folder",
+        Duration::from_secs(20),
+        || match profiles.iter().find(|p| p.exists()) {
+            Some(left) => Err(format!("{} is left behind", left.display())),
+            None => Ok(()),
+        },
+    );
     // The first robot comes back with the old attempt in its spool: it drops it.
     first.start(&[]);
     let started = Instant::now();

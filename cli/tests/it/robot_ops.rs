@@ -367,6 +367,12 @@ fn job_folders_live_in_the_data_folder_and_are_pruned_but_never_while_running() 
     let (config, data) = os_folders(&robot, &mut register);
     Run::from(register.output().unwrap()).expect_code(0);
     assert!(config.join("robot.json").exists());
+    let mut status = robot.command(&["robot", "status", "--json"]);
+    os_folders(&robot, &mut status);
+    let status = Run::from(status.output().unwrap());
+    status.expect_code(0);
+    assert_eq!(status.json()["dir"], config.to_str().unwrap());
+    assert_eq!(status.json()["data_dir"], data.to_str().unwrap());
 
     let log = std::fs::File::create(robot.log_path()).unwrap();
     let mut run = robot.command(&["robot", "run", "--slots", "2", "--keep-job-folders", "0"]);

@@ -29,6 +29,11 @@ async fn missing() -> impl IntoResponse {
     )
 }
 
+/// A server error with an empty body: Chromium shows its own "HTTP ERROR 500" page.
+async fn broken() -> impl IntoResponse {
+    StatusCode::INTERNAL_SERVER_ERROR
+}
+
 /// A file to download instead of a page.
 async fn report_csv() -> impl IntoResponse {
     (
@@ -58,6 +63,7 @@ pub fn serve() -> SocketAddr {
                 .route("/form", get(|| async { Html(FORM) }))
                 .route("/late", get(|| async { Html(LATE) }))
                 .route("/missing", get(missing))
+                .route("/broken", get(broken))
                 .route("/report.csv", get(report_csv));
             let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
             axum::serve(listener, app).await.expect("serve");

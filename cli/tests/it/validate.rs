@@ -346,7 +346,7 @@ fn every_structural_problem_is_listed_in_file_order() {
             .filter(|line| line.starts_with("wf.json:"))
             .collect();
         let expected = [
-            "wf.json:2:49: steps[0].colour: unknown field `colour`, expected `url` (of the `browser.open` step)",
+            "wf.json:2:49: steps[0].colour: unknown field `colour`, expected `url` or `expect_status` (of the `browser.open` step)",
             "wf.json:3:23: steps[1].ms: invalid type: sequence, expected u64",
             "wf.json:4:4: steps[2].action: unknown action `browser.clik`; did you mean `browser.click`?",
             "wf.json:6:23: steps[3].then[0].mesage: unknown field `mesage`, expected `message` (of the `log` step)",

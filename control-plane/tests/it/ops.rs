@@ -197,6 +197,7 @@ async fn the_openapi_document_lists_every_endpoint(backend: Backend) {
         ("/api/v1/jobs/{id}/retry", "post"),
         ("/api/v1/robots/register", "post"),
         ("/api/v1/robot/lease", "post"),
+        ("/api/v1/robot/goodbye", "post"),
         ("/api/v1/robot/jobs/{id}/heartbeat", "post"),
         ("/api/v1/robot/jobs/{id}/events", "post"),
         ("/api/v1/robot/jobs/{id}/artifacts/{sha256}", "put"),

@@ -392,6 +392,12 @@ impl<'w> Interpreter<'w> {
             (true, Some(_)) => Some(timeout),
             (false, _) => Some(timeout + TIMEOUT_GRACE),
         };
+        // Starting chromedriver and Chromium is not the step's work, and on a busy machine
+        // it alone can take longer than a step's timeout: it has its own limits (see
+        // `Browser::start`), and the step's clock starts once the browser is up.
+        if matches!(step.action, Action::BrowserOpen(_)) && self.browser.is_none() {
+            self.start_browser().await?;
+        }
         let work = self.execute(step, path, seq, timeout);
         match limit {
             None => work.await,
@@ -583,6 +589,18 @@ impl<'w> Interpreter<'w> {
     }
 
     async fn leaf(&mut self, action: &Action, timeout: Duration) -> Result<Value, Failure> {
+        if action.is_browser()
+            && !matches!(action, Action::BrowserClose(_))
+            && self.browser.is_none()
+        {
+            if !matches!(action, Action::BrowserOpen(_)) {
+                return Err(Failure::new(
+                    "no browser is open: add a `browser.open` step before this one",
+                    FailureKind::Application,
+                ));
+            }
+            self.start_browser().await?;
+        }
         let workflow_dir = self.frame().workflow_dir.clone();
         let ctx = ActionCtx {
             timeout,
@@ -597,30 +615,6 @@ impl<'w> Interpreter<'w> {
             }
             Ok(Value::Null)
         } else if action.is_browser() {
-            if self.browser.is_none() {
-                if !matches!(action, Action::BrowserOpen(_)) {
-                    return Err(Failure::new(
-                        "no browser is open: add a `browser.open` step before this one",
-                        FailureKind::Application,
-                    ));
-                }
-                let config = &self.loaded.workflow.browser;
-                let options = BrowserOptions {
-                    headless: self.settings.headless.unwrap_or(config.headless),
-                    webdriver_url: self
-                        .settings
-                        .webdriver_url
-                        .clone()
-                        .or_else(|| config.webdriver_url.clone()),
-                    args: config.args.clone(),
-                    window: config.window,
-                    download_dir: self.settings.run_dir.join("downloads"),
-                };
-                let browser = Browser::start(&options, &self.settings.cancel)
-                    .await
-                    .map_err(into_failure)?;
-                self.browser = Some(browser);
-            }
             match self.browser.as_mut() {
                 Some(browser) => browser.run(action, &ctx).await,
                 None => Err(ActionError::app("the browser is not running")),
@@ -629,6 +623,27 @@ impl<'w> Interpreter<'w> {
             run_other(action, &ctx).await
         };
         result.map_err(into_failure)
+    }
+
+    /// Starts chromedriver (or connects to the WebDriver server) and the browser.
+    async fn start_browser(&mut self) -> Result<(), Failure> {
+        let config = &self.loaded.workflow.browser;
+        let options = BrowserOptions {
+            headless: self.settings.headless.unwrap_or(config.headless),
+            webdriver_url: self
+                .settings
+                .webdriver_url
+                .clone()
+                .or_else(|| config.webdriver_url.clone()),
+            args: config.args.clone(),
+            window: config.window,
+            download_dir: self.settings.run_dir.join("downloads"),
+        };
+        let browser = Browser::start(&options, &self.settings.cancel)
+            .await
+            .map_err(into_failure)?;
+        self.browser = Some(browser);
+        Ok(())
     }
 
     async fn call(

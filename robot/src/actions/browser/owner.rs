@@ -117,7 +117,7 @@ pub fn sweep() -> usize {
             continue;
         }
         let killed = kill_users(&home);
-        match std::fs::remove_dir_all(&home) {
+        match remove_orphan(&home) {
             Ok(()) => {
                 removed += 1;
                 tracing::info!(folder = %home.display(), killed, "Removed a browser profile left by an alq that is gone.");
@@ -128,6 +128,52 @@ pub fn sweep() -> usize {
         }
     }
     removed
+}
+
+/// Removes an orphaned profile folder, the owner file last: another alq sweeping at the
+/// same time then still sees a dead owner (not a new, unclaimed folder to leave alone)
+/// and removes the rest with this one. What the other removed first is not an error.
+#[cfg(target_os = "linux")]
+fn remove_orphan(home: &Path) -> std::io::Result<()> {
+    fn gone_is_ok(result: std::io::Result<()>) -> std::io::Result<()> {
+        match result {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
+    fn remove_tree(path: &Path) -> std::io::Result<()> {
+        let meta = match std::fs::symlink_metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            other => other?,
+        };
+        if !meta.is_dir() {
+            return gone_is_ok(std::fs::remove_file(path));
+        }
+        let entries = match std::fs::read_dir(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            other => other?,
+        };
+        for entry in entries {
+            match entry {
+                Ok(entry) => remove_tree(&entry.path())?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        gone_is_ok(std::fs::remove_dir(path))
+    }
+    let owner = home.join(OWNER_FILE);
+    let entries = match std::fs::read_dir(home) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        other => other?,
+    };
+    for entry in entries.flatten() {
+        if entry.path() != owner {
+            remove_tree(&entry.path())?;
+        }
+    }
+    gone_is_ok(std::fs::remove_file(&owner))?;
+    gone_is_ok(std::fs::remove_dir(home))
 }
 
 /// Nothing to sweep where processes cannot be inspected.
