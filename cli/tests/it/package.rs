@@ -412,9 +412,12 @@ fn a_package_over_the_limit_and_a_path_that_escapes_are_refused_at_push() {
 }
 
 #[test]
-fn alq_run_takes_a_folder() {
+fn alq_run_and_validate_take_a_folder() {
     let user = User::new();
     let root = calling_package(&user, "Ada");
+    user.alq(&["validate", root.to_str().unwrap()])
+        .expect_code(0)
+        .stdout_has(&["workflow.json: valid (1 steps)"]);
     let run = user.alq(&["run", root.to_str().unwrap(), "--json"]);
     run.expect_code(0);
     assert!(run.stdout.contains("Hello Ada"), "{}", run.stdout);
