@@ -28,6 +28,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Largest accepted artifact (screenshot, file), in bytes.
     pub max_artifact_bytes: usize,
+    /// Largest accepted workflow package (the compressed archive), in bytes.
+    pub max_package_bytes: usize,
     /// How long a lease lasts without a heartbeat.
     pub lease_ttl_ms: u64,
     /// How often robots should heartbeat (a third of the TTL or less).
@@ -55,6 +57,7 @@ impl Default for Config {
             tls_key: None,
             max_body_bytes: 2 * 1024 * 1024,
             max_artifact_bytes: 20 * 1024 * 1024,
+            max_package_bytes: 50 * 1024 * 1024,
             lease_ttl_ms: 60_000,
             heartbeat_interval_ms: 15_000,
             lease_wait_max_s: 60,

@@ -4,5 +4,6 @@
 pub mod api;
 pub mod client;
 pub mod events;
+pub mod package;
 pub mod protocol;
 pub mod workflow;

@@ -154,6 +154,21 @@ pub struct LeasedWorkflow {
     pub version_id: String,
     /// The workflow file of that version.
     pub source: String,
+    /// The version's package, to download by hash (`GET /robot/packages/{sha256}`) and
+    /// unpack into the job's folder; `None` for a version pushed as a plain file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<PackageRef>,
+}
+
+/// Where a leased job's package is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageRef {
+    /// The archive's SHA-256 (lowercase hex): its name, and the check of what arrived.
+    pub sha256: String,
+    /// The archive's size in bytes.
+    pub size: u64,
+    /// The workflow file's path inside the package (`workflow.json`).
+    pub entry: String,
 }
 
 /// Body of `POST /api/v1/robot/jobs/{id}/heartbeat`.

@@ -114,7 +114,8 @@ struct StartArgs {
     /// Not before this time (RFC 3339, e.g. 2026-01-31T12:00:00Z) [default: now].
     #[arg(long, value_parser = parse_time)]
     run_after: Option<String>,
-    /// A version id of the workflow [default: the latest].
+    /// The version to run: its number (as `alq workflow get` lists), its id, or the
+    /// first 6+ characters of its hash [default: the latest].
     #[arg(long)]
     version: Option<String>,
     /// Wait until the job ends; exit 0 when it succeeded, 1 when it failed, died or was
@@ -223,7 +224,9 @@ async fn exec(args: Args) -> Outcome {
 }
 
 async fn start_job(client: &Client, start: StartArgs, json: bool) -> Outcome {
-    let declared = client.declared_inputs(&start.workflow).await?;
+    let declared = client
+        .declared_inputs(&start.workflow, start.version.as_deref())
+        .await?;
     let base = match &start.inputs_file {
         Some(path) => inputs_file(path)?,
         None => Map::new(),

@@ -16,7 +16,7 @@ use super::{EXIT_CANCELLED, EXIT_FAILED, EXIT_TERMINATED, EXIT_USAGE};
 /// Options of `alq run`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The workflow file.
+    /// The workflow file, or its folder (holding `workflow.json`).
     pub file: PathBuf,
     /// An input, as NAME=VALUE; converted to the input's declared type. Repeatable.
     #[arg(long = "input", value_name = "NAME=VALUE")]
@@ -52,7 +52,12 @@ pub struct Args {
 /// Runs the workflow: 0 when it succeeds, 1 when it fails, 2 when it cannot start,
 /// 130 when stopped by Ctrl-C, 143 when stopped by SIGTERM.
 pub fn run(args: Args) -> u8 {
-    let loaded = match load(&args.file) {
+    let file = if args.file.is_dir() {
+        args.file.join(alq_shared::package::DEFAULT_ENTRY)
+    } else {
+        args.file.clone()
+    };
+    let loaded = match load(&file) {
         Ok(loaded) => loaded,
         Err(error) => {
             eprintln!("{error}");

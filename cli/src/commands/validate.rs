@@ -5,12 +5,15 @@ use std::path::PathBuf;
 /// Options of `alq validate`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The workflow file.
+    /// The workflow file, or its folder (holding `workflow.json`).
     pub file: PathBuf,
 }
 
 /// Exit 0 when the workflow (and every file it calls) is valid, 2 otherwise.
-pub fn run(args: Args) -> u8 {
+pub fn run(mut args: Args) -> u8 {
+    if args.file.is_dir() {
+        args.file = args.file.join(alq_shared::package::DEFAULT_ENTRY);
+    }
     match alq_shared::workflow::load(&args.file) {
         Ok(loaded) => {
             println!(

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use alq_shared::package;
 use serde_json::Value;
 
 use super::output::{self, Column};
@@ -18,10 +19,13 @@ pub struct Args {
 
 #[derive(clap::Subcommand)]
 enum Command {
-    /// Validate a workflow file here, then push it: a new version when it changed.
+    /// Package a workflow with the files of its folder and push it: a new version when
+    /// anything in the package changed.
     Push {
-        /// The workflow file.
-        file: PathBuf,
+        /// The workflow file, or its folder (holding `workflow.json`). Every file of the
+        /// folder goes into the package, except what `.alqignore` (gitignore syntax),
+        /// `runs/` and version-control folders leave out.
+        path: PathBuf,
     },
     /// List the workflows.
     List,
@@ -48,10 +52,29 @@ const COLUMNS: &[Column] = &[
 ];
 
 const VERSION_COLUMNS: &[Column] = &[
-    ("VERSION", "id"),
+    ("VERSION", "number"),
+    ("ID", "id"),
     ("HASH", "hash"),
+    ("FILES", "package.files"),
+    ("SIZE", "package.size"),
     ("CREATED", "created_at"),
 ];
+
+/// `12.3 KiB`.
+fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["bytes", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
 
 /// Runs the subcommand; exit codes as for every server command.
 pub fn run(args: Args) -> u8 {
@@ -61,26 +84,34 @@ pub fn run(args: Args) -> u8 {
 async fn exec(args: Args) -> Outcome {
     let json = args.remote.json;
     match args.command {
-        Command::Push { file } => {
-            // Validate before needing the server: a bad file is a usage error (2) even
-            // when offline, and nothing is pushed.
-            if let Err(error) = alq_shared::workflow::load(&file) {
-                return Err(Failure::usage(error.to_string()));
-            }
-            let source = std::fs::read_to_string(&file)
-                .map_err(|e| Failure::usage(format!("cannot read {}: {e}", file.display())))?;
+        Command::Push { path } => {
+            // Package (and validate) before needing the server: a bad workflow or a path
+            // that leaves the folder is a usage error (2) even offline, and nothing is
+            // pushed.
+            let built = tokio::task::spawn_blocking(move || {
+                package::build(&path, &package::Limits::default())
+            })
+            .await
+            .map_err(|e| Failure::usage(e.to_string()))?
+            .map_err(|e| Failure::usage(e.to_string()))?;
             let client = args.remote.client()?;
-            let pushed = client.push_workflow(&source).await?;
+            let files = built.files.len();
+            let size = built.bytes.len();
+            let pushed = client.push_package(built.bytes, &built.entry).await?;
             if json {
                 output::json(&pushed);
             } else {
                 let created = pushed.get("created").and_then(Value::as_bool) == Some(true);
+                let hash = output::cell(&pushed, "version.hash");
                 println!(
-                    "{} workflow {} ({}), version {}.",
+                    "{} workflow {}, version {} (sha256 {}): {files} file{}, {} packed ({} unpacked).",
                     if created { "Pushed" } else { "Unchanged:" },
                     output::cell(&pushed, "workflow.name"),
-                    output::cell(&pushed, "workflow.id"),
-                    output::cell(&pushed, "version.id"),
+                    output::cell(&pushed, "version.number"),
+                    hash.get(..12).unwrap_or(&hash),
+                    if files == 1 { "" } else { "s" },
+                    human_size(size as u64),
+                    human_size(built.unpacked_bytes),
                 );
             }
         }

@@ -12,6 +12,7 @@ mod examples;
 mod job;
 mod login;
 mod navigation;
+mod package;
 mod robot_agent;
 mod robot_ops;
 mod server;

@@ -33,7 +33,8 @@ use crate::robot_api::{job_id, utc};
 pub struct CreateJob {
     /// The workflow, by id or name.
     pub workflow: String,
-    /// A version id of it; default the latest.
+    /// A version of it: its number, its id, or a prefix of its hash (6+ hex digits);
+    /// default the latest.
     #[serde(default)]
     pub version: Option<String>,
     /// Inputs by name.
@@ -219,18 +220,21 @@ pub(crate) async fn target(
     let workflow = workflows::get(&state.db, &caller.tenant_id, workflow)
         .await?
         .ok_or_else(|| ApiError::not_found("workflow", workflow))?;
-    let version_id = version
-        .or(workflow.latest_version_id.clone())
-        .ok_or_else(|| ApiError::not_found("version of workflow", &workflow.name))?;
-    let version = workflows::version(&state.db, &caller.tenant_id, &version_id)
-        .await?
-        .filter(|v| v.workflow_id == workflow.id)
-        .ok_or_else(|| {
-            ApiError::not_found(
-                &format!("version of workflow `{}`", workflow.name),
-                &version_id,
-            )
-        })?;
+    let version = match version {
+        Some(wanted) => {
+            let versions = workflows::versions(&state.db, &caller.tenant_id, &workflow.id).await?;
+            pick_version(&workflow.name, versions, &wanted)?
+        }
+        None => {
+            let latest = workflow
+                .latest_version_id
+                .clone()
+                .ok_or_else(|| ApiError::not_found("version of workflow", &workflow.name))?;
+            workflows::version(&state.db, &caller.tenant_id, &latest)
+                .await?
+                .ok_or_else(|| ApiError::not_found("version of workflow", &workflow.name))?
+        }
+    };
     let declared: BTreeMap<String, InputSpec> =
         serde_json::from_value(version.inputs.clone()).map_err(ApiError::internal)?;
     let secret_inputs = declared
@@ -244,6 +248,57 @@ pub(crate) async fn target(
         declared,
         secret_inputs,
     })
+}
+
+/// The version `wanted` names: its number (`3`), its id, or a prefix of its hash (at
+/// least 6 hex digits, as `alq workflow get` shows). None is a 404 listing what there
+/// is; a prefix that fits several is a 422.
+fn pick_version(
+    workflow: &str,
+    versions: Vec<workflows::VersionRecord>,
+    wanted: &str,
+) -> ApiResult<workflows::VersionRecord> {
+    let wanted = wanted.trim();
+    let by_number = wanted.parse::<i64>().ok();
+    let is_prefix = wanted.len() >= 6 && wanted.bytes().all(|b| b.is_ascii_hexdigit());
+    let lower = wanted.to_ascii_lowercase();
+    let mut found: Vec<&workflows::VersionRecord> = versions
+        .iter()
+        .filter(|v| v.id == wanted || Some(v.number) == by_number)
+        .collect();
+    if found.is_empty() && is_prefix {
+        found = versions
+            .iter()
+            .filter(|v| v.hash.starts_with(&lower))
+            .collect();
+    }
+    match found.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => {
+            let known = match (versions.last(), versions.first()) {
+                (Some(first), Some(last)) if first.number != last.number => {
+                    format!("versions {} to {}", first.number, last.number)
+                }
+                (Some(only), _) => format!("version {}", only.number),
+                _ => "no version".to_owned(),
+            };
+            Err(ApiError::new(
+                ErrorCode::NotFound,
+                format!(
+                    "workflow `{workflow}` has no version `{wanted}`: it has {known}. Name a version by its number, its id, or the first 6 or more characters of its hash (`alq workflow get {workflow}`)"
+                ),
+            ))
+        }
+        several => Err(ApiError::invalid(format!(
+            "`{wanted}` is the start of the hash of {} versions of `{workflow}` ({}): give more characters",
+            several.len(),
+            several
+                .iter()
+                .map(|v| v.number.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
 }
 
 /// What one job to make says beyond its workflow.

@@ -26,7 +26,7 @@ pub const MAX_BULK: usize = 1_000;
 pub struct CreateJobs {
     /// The workflow, by id or name.
     pub workflow: String,
-    /// A version id of it; default the latest.
+    /// A version of it (number, id or hash prefix); default the latest.
     #[serde(default)]
     pub version: Option<String>,
     /// The jobs (1 to 1,000).

@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
             "/workflows/{id}",
             get(workflows::get).delete(workflows::delete),
         )
+        .route("/workflows/{id}/versions", get(workflows::versions))
         .route("/assets", get(assets::list))
         .route(
             "/assets/{name}",

@@ -66,7 +66,7 @@ impl Modify for BearerAuth {
         tokens::create, tokens::list, tokens::revoke,
         tokens::create_registration, tokens::list_registration, tokens::revoke_registration,
         robots::list, robots::get, robots::disable, robots::enable, robots::delete,
-        workflows::push, workflows::list, workflows::get, workflows::delete,
+        workflows::push, workflows::list, workflows::get, workflows::versions, workflows::delete,
         assets::put, assets::list, assets::get, assets::delete,
         audit::list,
         jobs::create, jobs_bulk::create_bulk, jobs::list, jobs::get, jobs::events, jobs::artifacts,
@@ -74,6 +74,7 @@ impl Modify for BearerAuth {
         robot_api::register::register, robot_api::lease::lease, robot_api::goodbye::goodbye,
         robot_api::jobs::heartbeat,
         robot_api::jobs::events, robot_api::jobs::upload_artifact, robot_api::jobs::complete,
+        robot_api::packages::package,
     )
 )]
 pub struct ApiDoc;

@@ -1,53 +1,112 @@
-//! Workflows: pushed as their JSON file (validated with the same code as `alq validate`),
-//! kept as versions by content hash.
+//! Workflows: pushed as packages (the workflow file with the files of its folder, checked
+//! with the same code as `alq workflow push`) or as a plain workflow file, kept as
+//! numbered versions by content hash.
 
 use alq_shared::api::ErrorCode;
+use alq_shared::package;
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::json::RawBody;
 use super::openapi::Errors;
+use super::query::Params;
 use crate::AppState;
 use crate::auth::{Caller, Role};
 use crate::db::{audit, workflows};
 use crate::error::{ApiError, ApiResult};
 
-/// Pushes a workflow: the body is the workflow file itself. 201 for a new version, 200
-/// when this exact file was pushed before.
+/// Where a pushed package's workflow file is (`?entry=`).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushParams {
+    /// The workflow file's path inside the package (default `workflow.json`).
+    entry: Option<String>,
+}
+
+/// Pushes a workflow: a package (`Content-Type: application/gzip`, the archive `alq
+/// workflow push` builds) or, for compatibility, the workflow file alone
+/// (`application/json`). 201 for a new version, 200 when this exact package (or file)
+/// was pushed before.
 #[utoipa::path(operation_id = "workflows_push", post, path = "/api/v1/workflows", tag = "workflows",
-    request_body(content = String, content_type = "application/json", description = "The workflow file (workflow.json)"),
+    params(("entry" = Option<String>, Query, description = "For a package: the workflow file's path inside it (default `workflow.json`)")),
+    request_body(content = String, content_type = "application/gzip", description = "A package (tar.gz of the workflow's folder), or the workflow file itself as application/json"),
     responses((status = 201, description = "`{workflow, version, created}`: a new version", body = Object),
-              (status = 200, description = "`{workflow, version, created}`: this file was pushed before", body = Object),
-              (status = 422, description = "The workflow is not valid", body = super::openapi::ErrorSchema), Errors))]
+              (status = 200, description = "`{workflow, version, created}`: this package was pushed before", body = Object),
+              (status = 413, description = "Over `max_package_bytes` (a package) or `max_body_bytes` (a file)", body = super::openapi::ErrorSchema),
+              (status = 422, description = "The workflow or the package is not valid", body = super::openapi::ErrorSchema), Errors))]
 pub async fn push(
     State(state): State<AppState>,
     caller: Caller,
-    RawBody(body): RawBody,
+    Params(params): Params<PushParams>,
+    headers: HeaderMap,
+    body: axum::body::Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Role::Operator)?;
-    let source = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::invalid("the workflow file must be UTF-8 text"))?;
-    let workflow = alq_shared::workflow::parse("workflow.json", source).map_err(|error| {
-        let problems: Vec<Value> = error
-            .problems
-            .iter()
-            .map(|p| json!({ "path": p.problem.path, "line": p.line, "column": p.column, "message": p.problem.message }))
-            .collect();
-        ApiError::new(ErrorCode::InvalidWorkflow, format!("the workflow is not valid:\n{error}"))
-            .with_details(json!({ "problems": problems }))
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    let is_package = content_type.starts_with(package::CONTENT_TYPE)
+        || content_type.starts_with("application/x-gzip")
+        || content_type.starts_with("application/octet-stream");
+    let (limit, what, setting) = if is_package {
+        (
+            state.config.max_package_bytes,
+            "package",
+            "max_package_bytes",
+        )
+    } else {
+        (
+            state.config.max_body_bytes,
+            "workflow file",
+            "max_body_bytes",
+        )
+    };
+    let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!(
+                "the {what} is larger than this server accepts ({setting} = {limit} bytes, {:.1} MiB): leave files out with .alqignore, or ask the operator to raise {setting}",
+                limit as f64 / (1024.0 * 1024.0)
+            ),
+        )
     })?;
-    let hash = hex::encode(Sha256::digest(source.as_bytes()));
-    let inputs = serde_json::to_value(&workflow.inputs).map_err(ApiError::internal)?;
+    let stored = if is_package {
+        let entry = params
+            .entry
+            .unwrap_or_else(|| package::DEFAULT_ENTRY.to_owned());
+        open_package(&state, body, entry).await?
+    } else {
+        if params.entry.is_some() {
+            return Err(ApiError::invalid(
+                "`entry` is for packages (Content-Type: application/gzip)",
+            ));
+        }
+        let source = String::from_utf8(body.to_vec())
+            .map_err(|_| ApiError::invalid("the workflow file must be UTF-8 text"))?;
+        let workflow =
+            alq_shared::workflow::parse("workflow.json", &source).map_err(invalid_workflow)?;
+        let hash = hex::encode(Sha256::digest(source.as_bytes()));
+        Stored {
+            name: workflow.name,
+            inputs: serde_json::to_value(&workflow.inputs).map_err(ApiError::internal)?,
+            source,
+            hash,
+            package: None,
+        }
+    };
     let pushed = workflows::push(
         &state.db,
         &caller.tenant_id,
-        &workflow.name,
-        source,
-        &hash,
-        &inputs,
+        &workflows::NewVersion {
+            name: &stored.name,
+            source: &stored.source,
+            hash: &stored.hash,
+            inputs: &stored.inputs,
+            package: stored.package.as_ref(),
+        },
     )
     .await?;
     if pushed.created {
@@ -57,7 +116,7 @@ pub async fn push(
             &caller.actor(),
             "workflow.push",
             &format!("workflow:{}", pushed.workflow.id),
-            json!({ "name": workflow.name, "version": pushed.version.id, "hash": hash }),
+            json!({ "name": stored.name, "version": pushed.version.id, "number": pushed.version.number, "hash": stored.hash }),
         )
         .await?;
     }
@@ -74,8 +133,114 @@ pub async fn push(
     ))
 }
 
+/// What a push stores.
+struct Stored {
+    name: String,
+    source: String,
+    hash: String,
+    inputs: Value,
+    package: Option<workflows::PackageInfo>,
+}
+
+fn invalid_workflow(error: alq_shared::workflow::WorkflowError) -> ApiError {
+    let problems: Vec<Value> = error
+        .problems
+        .iter()
+        .map(|p| json!({ "file": p.file, "path": p.problem.path, "line": p.line, "column": p.column, "message": p.problem.message }))
+        .collect();
+    ApiError::new(
+        ErrorCode::InvalidWorkflow,
+        format!("the workflow is not valid:\n{error}"),
+    )
+    .with_details(json!({ "problems": problems }))
+}
+
+/// Unpacks a pushed package into a temporary folder and checks it as `alq workflow
+/// push` did (the same code), then keeps the archive in the blob store.
+async fn open_package(
+    state: &AppState,
+    body: axum::body::Bytes,
+    entry: String,
+) -> ApiResult<Stored> {
+    if !package::is_safe_relative(&entry) {
+        return Err(ApiError::invalid(format!(
+            "`entry` must be a relative path inside the package, not `{entry}`"
+        )));
+    }
+    let limits = package::Limits {
+        max_packed_bytes: state.config.max_package_bytes as u64,
+        ..package::Limits::default()
+    };
+    let bytes = body.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        let dir = tempfile::tempdir().map_err(ApiError::internal)?;
+        let unpacked = package::unpack(&bytes, dir.path(), &limits).map_err(bad_package)?;
+        let root = std::fs::canonicalize(dir.path()).map_err(ApiError::internal)?;
+        if !unpacked.files.contains(&entry) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidWorkflow,
+                format!("the package has no workflow file `{entry}`"),
+            ));
+        }
+        let loaded = package::check_dir(&root, &entry, &unpacked.files).map_err(|e| match e {
+            package::PackageError::Invalid(error) => invalid_workflow(error),
+            other => bad_package(other),
+        })?;
+        let source = std::fs::read_to_string(root.join(&entry)).map_err(ApiError::internal)?;
+        // Every JSON file, not only the ones called by a fixed path: a workflow called by
+        // a path built at run time gets its assets too.
+        let mut assets = std::collections::BTreeSet::new();
+        for name in unpacked.files.iter().filter(|n| n.ends_with(".json")) {
+            if let Ok(text) = std::fs::read_to_string(root.join(name)) {
+                assets.extend(alq_shared::workflow::referenced_assets(&text));
+            }
+        }
+        Ok::<_, ApiError>((loaded.workflow, source, unpacked.files.len(), entry, assets))
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    let (workflow, source, files, entry, assets) = checked;
+    let sha256 = package::sha256(&body);
+    state
+        .blobs
+        .put(&sha256, &body)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Stored {
+        name: workflow.name,
+        inputs: serde_json::to_value(&workflow.inputs).map_err(ApiError::internal)?,
+        source,
+        hash: sha256.clone(),
+        package: Some(workflows::PackageInfo {
+            sha256,
+            size: i64::try_from(body.len()).unwrap_or(i64::MAX),
+            files: i64::try_from(files).unwrap_or(i64::MAX),
+            entry,
+            assets: assets.into_iter().collect(),
+        }),
+    })
+}
+
+/// A package that cannot be stored: too large when unpacked is 413, the rest 422.
+fn bad_package(error: package::PackageError) -> ApiError {
+    let code = match error {
+        package::PackageError::TooLarge { .. } | package::PackageError::TooManyFiles { .. } => {
+            ErrorCode::PayloadTooLarge
+        }
+        _ => ErrorCode::InvalidWorkflow,
+    };
+    ApiError::new(code, format!("the package is not valid: {error}"))
+}
+
 fn summary(version: &workflows::VersionRecord) -> Value {
-    json!({ "id": version.id, "hash": version.hash, "inputs": version.inputs, "created_at": version.created_at })
+    json!({
+        "id": version.id,
+        "number": version.number,
+        "hash": version.hash,
+        "inputs": version.inputs,
+        "package": version.package,
+        "created_at": version.created_at,
+    })
 }
 
 /// The tenant's workflows with their latest version.
@@ -111,6 +276,23 @@ pub async fn get(
         "source": latest.map(|v| v.source.clone()),
         "versions": versions.iter().map(summary).collect::<Vec<_>>(),
     })))
+}
+
+/// The versions of a workflow (by id or name), newest first, with their packages.
+#[utoipa::path(operation_id = "workflows_versions", get, path = "/api/v1/workflows/{id}/versions", tag = "workflows",
+    params(("id" = String, Path, description = "The workflow's id or name")),
+    responses((status = 200, description = "`[{id, number, hash, inputs, package, created_at}]`, newest first", body = Object), Errors))]
+pub async fn versions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<Value>>> {
+    caller.require(Role::Viewer)?;
+    let workflow = workflows::get(&state.db, &caller.tenant_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("workflow", &id))?;
+    let versions = workflows::versions(&state.db, &caller.tenant_id, &workflow.id).await?;
+    Ok(Json(versions.iter().map(summary).collect()))
 }
 
 /// Deletes a workflow by id or name; refused (409) while jobs of it are pending or running.

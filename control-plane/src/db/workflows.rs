@@ -29,14 +29,48 @@ pub struct VersionRecord {
     pub id: String,
     /// Its workflow.
     pub workflow_id: String,
-    /// SHA-256 of the source.
+    /// Its number among the workflow's versions, from 1.
+    pub number: i64,
+    /// SHA-256 of the package, or of the source for a version pushed as a plain file.
     pub hash: String,
     /// The workflow file as pushed.
     pub source: String,
     /// The declared inputs (`{name: {type, default, required, secret}}`).
     pub inputs: Value,
+    /// The package, unless the version was pushed as a plain workflow file.
+    pub package: Option<PackageInfo>,
     /// When it was pushed (Unix ms).
     pub created_at: i64,
+}
+
+/// A version's package, kept in the blob store by its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PackageInfo {
+    /// The archive's SHA-256.
+    pub sha256: String,
+    /// The archive's size in bytes.
+    pub size: i64,
+    /// How many files it holds.
+    pub files: i64,
+    /// The workflow file's path inside it.
+    pub entry: String,
+    /// The assets its workflow files name (`assets.NAME`), called ones included.
+    pub assets: Vec<String>,
+}
+
+/// What a push stores.
+#[derive(Debug, Clone)]
+pub struct NewVersion<'a> {
+    /// The workflow's name.
+    pub name: &'a str,
+    /// The workflow file.
+    pub source: &'a str,
+    /// The version's hash: the package's, or the source's.
+    pub hash: &'a str,
+    /// The declared inputs.
+    pub inputs: &'a Value,
+    /// The package, if it came as one.
+    pub package: Option<&'a PackageInfo>,
 }
 
 /// Result of a push: the workflow, the version, and whether the version is new.
@@ -71,30 +105,49 @@ where
     for<'r> &'r str: sqlx::ColumnIndex<R>,
     for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     let inputs: String = row.try_get("inputs")?;
+    let sha256: Option<String> = row.try_get("package_sha256")?;
+    let entry: Option<String> = row.try_get("entry")?;
+    let package = match (sha256, entry) {
+        (Some(sha256), Some(entry)) => Some(PackageInfo {
+            sha256,
+            entry,
+            size: row.try_get::<Option<i64>, _>("package_size")?.unwrap_or(0),
+            files: row.try_get::<Option<i64>, _>("package_files")?.unwrap_or(0),
+            assets: row
+                .try_get::<Option<String>, _>("package_assets")?
+                .and_then(|text| serde_json::from_str(&text).ok())
+                .unwrap_or_default(),
+        }),
+        _ => None,
+    };
     Ok(VersionRecord {
         id: row.try_get("id")?,
         workflow_id: row.try_get("workflow_id")?,
+        number: row.try_get("number")?,
         hash: row.try_get("hash")?,
         source: row.try_get("source")?,
         inputs: serde_json::from_str(&inputs).unwrap_or(Value::Null),
+        package,
         created_at: row.try_get("created_at")?,
     })
 }
 
-/// Stores a validated workflow source under its name; an identical source is the same
-/// version. The new version becomes the latest.
-pub async fn push(
-    db: &Db,
-    tenant_id: &str,
-    name: &str,
-    source: &str,
-    hash: &str,
-    inputs: &Value,
-) -> Result<Pushed, sqlx::Error> {
+/// Stores a validated workflow (and its package) under its name; the same hash is the
+/// same version. The new version, numbered after the others, becomes the latest.
+pub async fn push(db: &Db, tenant_id: &str, new: &NewVersion<'_>) -> Result<Pushed, sqlx::Error> {
     let now = now_ms();
-    let inputs = inputs.to_string();
+    let NewVersion {
+        name,
+        source,
+        hash,
+        package,
+        ..
+    } = *new;
+    let inputs = new.inputs.to_string();
     let ids = on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
         let existing = sqlx::query("SELECT id FROM workflows WHERE tenant_id = $1 AND name = $2")
@@ -103,7 +156,16 @@ pub async fn push(
             .fetch_optional(&mut *tx)
             .await?;
         let workflow_id: String = match existing {
-            Some(row) => row.try_get("id")?,
+            Some(row) => {
+                let id: String = row.try_get("id")?;
+                // Locks the workflow's row (PostgreSQL) so two pushes number apart.
+                sqlx::query("UPDATE workflows SET updated_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+                id
+            }
             None => {
                 let id = new_id();
                 sqlx::query("INSERT INTO workflows (id, tenant_id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)")
@@ -125,16 +187,30 @@ pub async fn push(
             Some(row) => (row.try_get::<String, _>("id")?, false),
             None => {
                 let id = new_id();
+                let number: i64 = sqlx::query(
+                    "SELECT COALESCE(MAX(number), 0) + 1 AS next FROM workflow_versions WHERE workflow_id = $1",
+                )
+                .bind(&workflow_id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("next")?;
                 sqlx::query(
-                    "INSERT INTO workflow_versions (id, tenant_id, workflow_id, hash, source, inputs, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "INSERT INTO workflow_versions (id, tenant_id, workflow_id, number, hash, source, inputs, \
+                     entry, package_sha256, package_size, package_files, package_assets, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                 )
                 .bind(&id)
                 .bind(tenant_id)
                 .bind(&workflow_id)
+                .bind(number)
                 .bind(hash)
                 .bind(source)
                 .bind(&inputs)
+                .bind(package.map(|p| p.entry.clone()))
+                .bind(package.map(|p| p.sha256.clone()))
+                .bind(package.map(|p| p.size))
+                .bind(package.map(|p| p.files))
+                .bind(package.map(|p| serde_json::to_string(&p.assets).unwrap_or_default()))
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
@@ -204,7 +280,8 @@ pub async fn version(
     id: &str,
 ) -> Result<Option<VersionRecord>, sqlx::Error> {
     on_db!(db, pool => match sqlx::query(
-        "SELECT id, workflow_id, hash, source, inputs, created_at FROM workflow_versions WHERE tenant_id = $1 AND id = $2",
+        "SELECT id, workflow_id, number, hash, source, inputs, entry, package_sha256, package_size, package_files, \
+         package_assets, created_at FROM workflow_versions WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tenant_id)
     .bind(id)
@@ -223,8 +300,8 @@ pub async fn versions(
     workflow_id: &str,
 ) -> Result<Vec<VersionRecord>, sqlx::Error> {
     on_db!(db, pool => sqlx::query(
-        "SELECT id, workflow_id, hash, source, inputs, created_at FROM workflow_versions \
-         WHERE tenant_id = $1 AND workflow_id = $2 ORDER BY created_at DESC, id",
+        "SELECT id, workflow_id, number, hash, source, inputs, entry, package_sha256, package_size, package_files, \
+         package_assets, created_at FROM workflow_versions WHERE tenant_id = $1 AND workflow_id = $2 ORDER BY number DESC",
     )
     .bind(tenant_id)
     .bind(workflow_id)
@@ -257,4 +334,21 @@ pub async fn active_jobs(db: &Db, tenant_id: &str, workflow_id: &str) -> Result<
     .fetch_one(pool)
     .await?
     .try_get("n"))
+}
+
+/// Whether a version of the tenant's workflows has the package `sha256`: what a robot of
+/// the tenant may download.
+pub async fn tenant_has_package(
+    db: &Db,
+    tenant_id: &str,
+    sha256: &str,
+) -> Result<bool, sqlx::Error> {
+    on_db!(db, pool => Ok(sqlx::query(
+        "SELECT 1 AS found FROM workflow_versions WHERE tenant_id = $1 AND package_sha256 = $2 LIMIT 1",
+    )
+    .bind(tenant_id)
+    .bind(sha256)
+    .fetch_optional(pool)
+    .await?
+    .is_some()))
 }

@@ -1,9 +1,9 @@
 //! `POST /api/v1/robot/lease`: the long-poll that hands jobs to robots.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use alq_shared::protocol::{LeaseRequest, LeaseResponse, LeasedJob, LeasedWorkflow};
+use alq_shared::protocol::{LeaseRequest, LeaseResponse, LeasedJob, LeasedWorkflow, PackageRef};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -91,7 +91,9 @@ async fn claim(state: &AppState, robot: &RobotCaller, slots: u32) -> ApiResult<V
         ttl,
     )
     .await?;
-    let mut sources: HashMap<String, String> = HashMap::new();
+    // Per version: its workflow file, its package, and the assets its files name.
+    let mut sources: HashMap<String, (String, Option<PackageRef>, BTreeSet<String>)> =
+        HashMap::new();
     // Read once per lease answer, and only when a job was claimed: parked polls stay free.
     let mut tenant_assets = None;
     let mut leased = Vec::with_capacity(claimed.len());
@@ -105,10 +107,18 @@ async fn claim(state: &AppState, robot: &RobotCaller, slots: u32) -> ApiResult<V
                         job.id, job.version_id
                     ))
                 })?;
-            sources.insert(job.version_id.clone(), version.source);
+            let wanted = match &version.package {
+                Some(package) => package.assets.iter().cloned().collect(),
+                None => alq_shared::workflow::referenced_assets(&version.source),
+            };
+            let package = version.package.map(|p| PackageRef {
+                sha256: p.sha256,
+                size: u64::try_from(p.size).unwrap_or(0),
+                entry: p.entry,
+            });
+            sources.insert(job.version_id.clone(), (version.source, package, wanted));
         }
-        let source = sources.get(&job.version_id).cloned().unwrap_or_default();
-        let wanted = alq_shared::workflow::referenced_assets(&source);
+        let (source, package, wanted) = sources.get(&job.version_id).cloned().unwrap_or_default();
         let assets = if wanted.is_empty() {
             serde_json::Map::new()
         } else {
@@ -140,6 +150,7 @@ async fn claim(state: &AppState, robot: &RobotCaller, slots: u32) -> ApiResult<V
                 name: job.workflow_name,
                 source,
                 version_id: job.version_id,
+                package,
             },
         });
     }

@@ -5,13 +5,14 @@
 pub(crate) mod goodbye;
 pub(crate) mod jobs;
 pub(crate) mod lease;
+pub(crate) mod packages;
 pub(crate) mod register;
 
 use alq_shared::api::ErrorCode;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
-use axum::routing::{post, put};
+use axum::routing::{get, post, put};
 
 use crate::AppState;
 use crate::auth::{bearer, lookup};
@@ -33,6 +34,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
                 .layer(DefaultBodyLimit::max(state.config.max_artifact_bytes)),
         )
         .route("/robot/jobs/{id}/complete", post(jobs::complete))
+        .route("/robot/packages/{sha256}", get(packages::package))
 }
 
 /// A robot's authenticated request (a robot token of an enabled robot).

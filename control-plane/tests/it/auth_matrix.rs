@@ -220,6 +220,13 @@ async fn every_endpoint_refuses_what_it_must(backend: Backend) {
             false,
         ),
         endpoint(Method::GET, "/workflows/hello", Nothing, Viewer, true),
+        endpoint(
+            Method::GET,
+            "/workflows/hello/versions",
+            Nothing,
+            Viewer,
+            true,
+        ),
         endpoint(Method::DELETE, "/workflows/hello", Nothing, Operator, true),
         endpoint(Method::GET, "/assets", Nothing, Viewer, false),
         endpoint(Method::GET, "/assets/a1", Nothing, Viewer, true),

@@ -13,6 +13,7 @@ mod jobs;
 mod jobs_bulk;
 mod leasing;
 mod ops;
+mod packages;
 mod replicas;
 mod robot_api;
 mod robot_presence;

@@ -181,6 +181,8 @@ async fn the_openapi_document_lists_every_endpoint(backend: Backend) {
         ("/api/v1/robots/{id}/enable", "post"),
         ("/api/v1/workflows", "post"),
         ("/api/v1/workflows/{id}", "get"),
+        ("/api/v1/workflows/{id}/versions", "get"),
+        ("/api/v1/robot/packages/{sha256}", "get"),
         ("/api/v1/assets", "get"),
         ("/api/v1/assets/{name}", "put"),
         ("/api/v1/audit", "get"),

@@ -352,6 +352,33 @@ impl RobotClient {
         Ok(())
     }
 
+    /// `GET /robot/packages/{sha256}`: a workflow package, read up to `max_bytes` (more
+    /// is an error: the lease said how big it is).
+    pub async fn package(&self, sha256: &str, max_bytes: u64) -> Result<Vec<u8>, CallError> {
+        let url = self.url(&["robot", "packages", sha256]);
+        let mut response = self
+            .send(self.http.get(url.clone()).timeout(PACKAGE_TIMEOUT))
+            .await?;
+        let decode = |reason: String| CallError::Decode {
+            url: url.to_string(),
+            reason,
+        };
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| decode(error_chain(&e)))?
+        {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() as u64 > max_bytes {
+                return Err(decode(format!(
+                    "the package is larger than the {max_bytes} bytes the lease announced"
+                )));
+            }
+        }
+        Ok(bytes)
+    }
+
     /// `POST /robot/goodbye`: this robot stops; it is offline until its next call.
     pub async fn goodbye(&self) -> Result<(), CallError> {
         self.post::<serde_json::Value>(
@@ -377,6 +404,9 @@ impl RobotClient {
 
 /// The longest a call other than a long-poll may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The longest a package download may take (50 MiB over a slow link).
+const PACKAGE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// The goodbye is a courtesy: a stopping robot does not wait long for it.
 const GOODBYE_TIMEOUT: Duration = Duration::from_secs(5);

@@ -3,11 +3,12 @@
 //! happens, panics caught so a broken job never takes the agent down.
 
 use std::panic::AssertUnwindSafe;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use alq_shared::events::RunEvent;
 use alq_shared::events::RunStatus;
+use alq_shared::package;
 use alq_shared::protocol::{ErrorType, JobError, LeasedJob, Outcome};
 use alq_shared::workflow::FailureKind;
 use serde_json::{Map, Value};
@@ -30,7 +31,8 @@ pub struct JobResult {
 }
 
 impl JobResult {
-    fn failed(message: String, kind: ErrorType) -> JobResult {
+    /// A failure before or outside the workflow's steps.
+    pub(super) fn failed(message: String, kind: ErrorType) -> JobResult {
         JobResult {
             outcome: Outcome::Failed,
             error: Some(JobError { message, kind }),
@@ -41,8 +43,10 @@ impl JobResult {
 
 /// What a job's thread needs.
 pub struct JobContext {
-    /// The job's folder: the workflow file and the run folder.
+    /// The job's folder: the workflow file (or the unpacked package) and the run folder.
     pub dir: PathBuf,
+    /// The job's package in the robot's cache, checked against its hash.
+    pub package: Option<PathBuf>,
     /// Where events and screenshots go first.
     pub spool: Spool,
     /// Woken when something was spooled.
@@ -100,10 +104,19 @@ fn run(job: LeasedJob, context: JobContext) -> JobResult {
             ErrorType::Application,
         );
     }
-    let path = context.dir.join("workflow.json");
-    // Written for people looking into the robot folder; parsing uses the leased text.
-    let _ = std::fs::write(&path, &job.workflow.source);
-    let loaded = match alq_shared::workflow::load_str(&path, &job.workflow.source) {
+    let loaded = match (&job.workflow.package, &context.package) {
+        (Some(wanted), Some(archive)) => match unpack(&wanted.sha256, archive, &context.dir) {
+            Ok(()) => alq_shared::workflow::load(&context.dir.join(&wanted.entry)),
+            Err(message) => return JobResult::failed(message, ErrorType::Application),
+        },
+        _ => {
+            let path = context.dir.join("workflow.json");
+            // Written for people looking into the robot folder; parsing uses the leased text.
+            let _ = std::fs::write(&path, &job.workflow.source);
+            alq_shared::workflow::load_str(&path, &job.workflow.source)
+        }
+    };
+    let loaded = match loaded {
         Ok(loaded) => loaded,
         Err(e) => {
             return JobResult::failed(
@@ -145,6 +158,33 @@ fn run(job: LeasedJob, context: JobContext) -> JobResult {
         ),
         Err(e) => JobResult::failed(e.to_string(), ErrorType::Application),
     }
+}
+
+/// Unpacks the cached package into the job's folder, checking its hash once more (the
+/// cache may have changed since it was fetched).
+fn unpack(sha256: &str, archive: &Path, dir: &Path) -> Result<(), String> {
+    let bytes = std::fs::read(archive).map_err(|e| {
+        format!(
+            "cannot read the workflow package {}: {e}",
+            archive.display()
+        )
+    })?;
+    package::verify(&bytes, sha256)
+        .and_then(|()| {
+            // The hash says it is what the server accepted; the unpacked bounds still hold.
+            let limits = package::Limits {
+                max_packed_bytes: u64::MAX,
+                ..package::Limits::default()
+            };
+            package::unpack(&bytes, dir, &limits)
+        })
+        .map(|_| ())
+        .map_err(|e| {
+            format!(
+                "cannot unpack the workflow package into {}: {e}",
+                dir.display()
+            )
+        })
 }
 
 /// The event callback: numbers each event, spools the step screenshot before the event

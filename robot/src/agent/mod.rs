@@ -6,6 +6,7 @@ pub mod folders;
 pub mod http;
 pub mod identity;
 mod job;
+pub mod packages;
 mod register;
 mod sender;
 pub mod spool;

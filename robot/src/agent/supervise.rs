@@ -14,6 +14,7 @@ use super::Shared;
 use super::backoff::Backoff;
 use super::folders;
 use super::job::{self, JobContext, JobResult};
+use super::packages;
 use super::state::RunningJob;
 
 /// Runs `job` to its end; never fails (problems are logged and reported to the server).
@@ -48,17 +49,38 @@ pub async fn supervise(job: LeasedJob, shared: Shared) {
         stop_heartbeats.clone(),
     ));
     let dir = folders::job_dir(&shared.config.data_dir, id, job.attempt);
-    let done = job::spawn(
-        job,
-        JobContext {
-            dir: dir.clone(),
-            spool: shared.spool.clone(),
-            wake: shared.wake.clone(),
-            cancel: cancel.clone(),
-            webdriver_url: shared.config.webdriver_url.clone(),
-            headless: true,
-        },
-    );
+    // The package is fetched here (while heartbeats keep the lease) and unpacked by the
+    // job's thread into its folder.
+    let package = match &job.workflow.package {
+        Some(wanted) => packages::fetch(
+            &shared.client,
+            &shared.config.data_dir.join("cache"),
+            wanted,
+        )
+        .await
+        .map(Some),
+        None => Ok(None),
+    };
+    let done = match package {
+        Ok(package) => job::spawn(
+            job,
+            JobContext {
+                dir: dir.clone(),
+                package,
+                spool: shared.spool.clone(),
+                wake: shared.wake.clone(),
+                cancel: cancel.clone(),
+                webdriver_url: shared.config.webdriver_url.clone(),
+                headless: true,
+            },
+        ),
+        Err(e) => {
+            tracing::warn!(job.id = id, error = %e, "Cannot get the job's workflow package.");
+            let (failed, done) = tokio::sync::oneshot::channel();
+            let _ = failed.send(JobResult::failed(e.to_string(), ErrorType::Application));
+            done
+        }
+    };
     let mut result = done.await.unwrap_or_else(|_| JobResult {
         outcome: Outcome::Failed,
         error: Some(JobError {

@@ -76,6 +76,21 @@ impl Client {
         decode(url, response).await
     }
 
+    /// `POST /workflows?entry=...` with a package (`tar.gz`): `{workflow, version, created}`.
+    pub async fn push_package(&self, bytes: Vec<u8>, entry: &str) -> Result<Value, ClientError> {
+        let mut url = self.url(&["workflows"]);
+        url.query_pairs_mut().append_pair("entry", entry);
+        let (url, response) = self
+            .send(
+                Method::POST,
+                url,
+                Some(bytes.into()),
+                crate::package::CONTENT_TYPE,
+            )
+            .await?;
+        decode(url, response).await
+    }
+
     /// `GET /workflows`.
     pub async fn list_workflows(&self) -> Result<Vec<Value>, ClientError> {
         self.get(&["workflows"]).await

@@ -35,11 +35,13 @@ pub fn typed_inputs(
 }
 
 impl Client {
-    /// The inputs the workflow's latest version declares; empty when the server does
-    /// not say (it checks the inputs in any case).
+    /// The inputs a version of the workflow declares (`version` as `alq job start
+    /// --version` takes it: number, id or hash prefix; default the latest); empty when
+    /// the server does not say (it checks the inputs in any case).
     pub async fn declared_inputs(
         &self,
         workflow: &str,
+        version: Option<&str>,
     ) -> Result<BTreeMap<String, InputSpec>, ClientError> {
         let answer = self.get_workflow(workflow).await?;
         let latest = answer.pointer("/workflow/latest_version_id").cloned();
@@ -48,10 +50,22 @@ impl Client {
             .and_then(Value::as_array)
             .map(Vec::as_slice)
             .unwrap_or_default();
+        let named = |v: &&Value| match version {
+            Some(wanted) => {
+                let wanted = wanted.trim().to_ascii_lowercase();
+                v.get("id").and_then(Value::as_str) == Some(wanted.as_str())
+                    || v.get("number").map(Value::to_string) == Some(wanted.clone())
+                    || (wanted.len() >= 6
+                        && v.get("hash")
+                            .and_then(Value::as_str)
+                            .is_some_and(|h| h.starts_with(&wanted)))
+            }
+            None => v.get("id") == latest.as_ref(),
+        };
         let inputs = versions
             .iter()
-            .find(|v| v.get("id") == latest.as_ref())
-            .or(versions.last())
+            .find(named)
+            .or(versions.first())
             .and_then(|v| v.get("inputs").cloned());
         Ok(inputs
             .and_then(|i| serde_json::from_value(i).ok())
