@@ -41,8 +41,9 @@ impl Cancels {
 
     /// Wakes every watch of `job_id` in this process.
     pub fn cancelled(&self, job_id: i64) {
-        let notify = lock(&self.watchers).get(&job_id).cloned();
-        if let Some(notify) = notify {
+        // Under the lock and without a copy of the `Arc`: a copy held outside it would
+        // make a watch dropped meanwhile count three references and leave its entry.
+        if let Some(notify) = lock(&self.watchers).get(&job_id) {
             notify.notify_waiters();
         }
     }

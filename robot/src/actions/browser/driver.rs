@@ -25,6 +25,9 @@ const SESSION_TIMEOUT: Duration = Duration::from_secs(60);
 pub(super) struct Chromedriver {
     /// Killed on drop, so a panic or an abandoned future leaves no driver behind.
     child: Child,
+    /// Its pid from the start, kept because `child.id()` is gone once it is reaped:
+    /// the entry in [`RUNNING`] is removed by this pid whatever happened.
+    pid: Option<u32>,
     /// The WebDriver URL, e.g. `http://127.0.0.1:9515`.
     pub(super) url: String,
     /// Profile and `TMPDIR` of Chromium; removed on drop.
@@ -97,11 +100,13 @@ impl Chromedriver {
                     program.display()
                 ))
             })?;
-        if let Some(pid) = child.id() {
+        let pid = child.id();
+        if let Some(pid) = pid {
             running().push((pid, home.path().to_path_buf()));
         }
         let mut driver = Chromedriver {
             child,
+            pid,
             url: format!("http://127.0.0.1:{port}"),
             home,
         };
@@ -153,9 +158,13 @@ impl Chromedriver {
     /// Kills chromedriver and every process it started (Chromium and its helpers), at
     /// once and without waiting: the path for drops, where no session can be ended.
     pub(super) fn kill_tree(&mut self) {
-        let Some(pid) = self.child.id() else { return };
+        let Some(pid) = self.pid.take() else { return };
         running().retain(|(p, _)| *p != pid);
-        kill_tree(pid);
+        // Reaped already (it exited at start): its pid may belong to another program
+        // now, so no signal; the browser it started quits with its pipe.
+        if self.child.id().is_some() {
+            kill_tree(pid);
+        }
     }
 }
 

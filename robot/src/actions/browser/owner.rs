@@ -182,14 +182,27 @@ pub fn sweep() -> usize {
     0
 }
 
-/// The processes whose command line or environment names a path inside `home`
-/// (Chromium's `--user-data-dir`, chromedriver's `TMPDIR`), zombies left out.
+/// The processes of this user that a browser of `home` is made of: chromedriver and
+/// everything it started carry `TMPDIR=<home>/...` in their environment, and Chromium's
+/// processes name `--user-data-dir=<home>/...` on their command line. Only those exact
+/// entries count, so a `du` or `tail` of a file in the folder, or another user's
+/// process, is never taken for one. Zombies are left out.
 #[cfg(target_os = "linux")]
 pub fn users_of(home: &Path) -> Vec<u32> {
-    let mut needle = home.as_os_str().as_encoded_bytes().to_vec();
-    needle.push(b'/');
-    let contains = |haystack: &[u8]| haystack.windows(needle.len()).any(|w| w == needle);
+    use std::os::unix::fs::MetadataExt;
+    let home = home.as_os_str().as_encoded_bytes();
+    let inside = |value: &[u8]| {
+        value.starts_with(home) && matches!(value.get(home.len()), None | Some(b'/'))
+    };
+    let marked = |entries: &[u8], key: &[u8]| {
+        entries
+            .split(|b| *b == 0)
+            .any(|entry| entry.strip_prefix(key).is_some_and(inside))
+    };
     let me = std::process::id();
+    let Ok(uid) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
+        return Vec::new();
+    };
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -197,10 +210,11 @@ pub fn users_of(home: &Path) -> Vec<u32> {
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter(|&pid| pid != me)
+        .filter(|pid| std::fs::metadata(format!("/proc/{pid}")).is_ok_and(|m| m.uid() == uid))
         .filter(|pid| {
             let read =
                 |what: &str| std::fs::read(format!("/proc/{pid}/{what}")).unwrap_or_default();
-            contains(&read("cmdline")) || contains(&read("environ"))
+            marked(&read("environ"), b"TMPDIR=") || marked(&read("cmdline"), b"--user-data-dir=")
         })
         .filter(|pid| {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -280,6 +294,48 @@ mod tests {
         assert!(!home.exists(), "the folder is removed");
         let status = user.wait().unwrap();
         assert!(!status.success(), "the process using it was killed");
+    }
+
+    /// Only a browser's own markers count: a program that merely names a file in the
+    /// folder (an operator's `tail`, a backup) is not one of its processes.
+    #[test]
+    fn a_program_that_only_names_the_folder_is_not_a_user_of_it() {
+        let home = tempfile::Builder::new()
+            .prefix(PROFILE_PREFIX)
+            .tempdir()
+            .unwrap();
+        let file = home.path().join("tmp").join("x");
+        // A program that takes any arguments and waits: python3 is on every machine
+        // the tests run on (scripts/test.sh needs it).
+        let waiting = |arg: &str| {
+            let mut command = std::process::Command::new("python3");
+            command.args(["-c", "import time; time.sleep(600)", arg]);
+            command
+        };
+        let mut bystander = waiting(&file.display().to_string())
+            .env("ALQ_SOMETHING", &file)
+            .spawn()
+            .unwrap();
+        let mut near_miss = waiting("x")
+            .env("TMPDIR", format!("{}-other/tmp", home.path().display()))
+            .spawn()
+            .unwrap();
+        let mut browser = waiting(&format!(
+            "--user-data-dir={}/profile",
+            home.path().display()
+        ))
+        .spawn()
+        .unwrap();
+        // All three are running before the look.
+        for child in [&mut bystander, &mut near_miss, &mut browser] {
+            assert!(child.try_wait().unwrap().is_none());
+        }
+        let users = users_of(home.path());
+        for child in [&mut bystander, &mut near_miss, &mut browser] {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+        assert_eq!(users, vec![browser.id()]);
     }
 
     #[test]
