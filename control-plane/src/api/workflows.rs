@@ -64,15 +64,7 @@ pub async fn push(
             "max_body_bytes",
         )
     };
-    let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
-        ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            format!(
-                "the {what} is larger than this server accepts ({setting} = {limit} bytes, {:.1} MiB): leave files out with .alqignore, or ask the operator to raise {setting}",
-                limit as f64 / (1024.0 * 1024.0)
-            ),
-        )
-    })?;
+    let body = read_body(body, limit, what, setting).await?;
     let stored = if is_package {
         let entry = params
             .entry
@@ -133,6 +125,44 @@ pub async fn push(
     ))
 }
 
+/// The request body, at most `limit` bytes: over it 413 naming `setting`, a body that
+/// cannot be read 400.
+async fn read_body(
+    body: axum::body::Body,
+    limit: usize,
+    what: &str,
+    setting: &str,
+) -> ApiResult<axum::body::Bytes> {
+    axum::body::to_bytes(body, limit).await.map_err(|error| {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+        while let Some(e) = source {
+            if e.is::<http_body_util::LengthLimitError>() {
+                return ApiError::new(
+                    ErrorCode::PayloadTooLarge,
+                    format!(
+                        "the {what} is larger than this server accepts ({setting} = {limit} bytes, {:.1} MiB): leave files out with .alqignore, or ask the operator to raise {setting}",
+                        limit as f64 / (1024.0 * 1024.0)
+                    ),
+                );
+            }
+            source = e.source();
+        }
+        ApiError::invalid(format!("cannot read the request body: {error}"))
+    })
+}
+
+/// At most this many problems are listed in an answer; the rest are counted.
+const MAX_PROBLEMS: usize = 100;
+
+/// The first [`MAX_PROBLEMS`] of `lines`, then `and N more` when there are more.
+fn capped<T>(lines: &[T], show: impl Fn(&T) -> String) -> Vec<String> {
+    let mut out: Vec<String> = lines.iter().take(MAX_PROBLEMS).map(show).collect();
+    if lines.len() > MAX_PROBLEMS {
+        out.push(format!("and {} more", lines.len() - MAX_PROBLEMS));
+    }
+    out
+}
+
 /// What a push stores.
 struct Stored {
     name: String,
@@ -146,13 +176,17 @@ fn invalid_workflow(error: alq_shared::workflow::WorkflowError) -> ApiError {
     let problems: Vec<Value> = error
         .problems
         .iter()
+        .take(MAX_PROBLEMS)
         .map(|p| json!({ "file": p.file, "path": p.problem.path, "line": p.line, "column": p.column, "message": p.problem.message }))
         .collect();
+    let lines = capped(&error.problems, ToString::to_string);
     ApiError::new(
         ErrorCode::InvalidWorkflow,
-        format!("the workflow is not valid:\n{error}"),
+        format!("the workflow is not valid:\n{}", lines.join("\n")),
     )
-    .with_details(json!({ "problems": problems }))
+    .with_details(
+        json!({ "problems": problems, "more": error.problems.len().saturating_sub(MAX_PROBLEMS) }),
+    )
 }
 
 /// Unpacks a pushed package into a temporary folder and checks it as `alq workflow
@@ -169,6 +203,7 @@ async fn open_package(
     }
     let limits = package::Limits {
         max_packed_bytes: state.config.max_package_bytes as u64,
+        max_workflow_bytes: state.config.max_body_bytes as u64,
         ..package::Limits::default()
     };
     let bytes = body.clone();
@@ -182,10 +217,24 @@ async fn open_package(
                 format!("the package has no workflow file `{entry}`"),
             ));
         }
-        let loaded = package::check_dir(&root, &entry, &unpacked.files).map_err(|e| match e {
-            package::PackageError::Invalid(error) => invalid_workflow(error),
-            other => bad_package(other),
-        })?;
+        // No JSON file over max_body_bytes, called or not: the server reads them all.
+        for name in unpacked.files.iter().filter(|n| n.ends_with(".json")) {
+            let size = std::fs::metadata(root.join(name))
+                .map_err(ApiError::internal)?
+                .len();
+            if size > limits.max_workflow_bytes {
+                return Err(bad_package(package::PackageError::WorkflowTooLarge {
+                    file: name.clone(),
+                    actual: size,
+                    limit: limits.max_workflow_bytes,
+                }));
+            }
+        }
+        let loaded =
+            package::check_dir(&root, &entry, &unpacked.files, &limits).map_err(|e| match e {
+                package::PackageError::Invalid(error) => invalid_workflow(error),
+                other => bad_package(other),
+            })?;
         let source = std::fs::read_to_string(root.join(&entry)).map_err(ApiError::internal)?;
         // Every JSON file, not only the ones called by a fixed path: a workflow called by
         // a path built at run time gets its assets too.
@@ -221,15 +270,33 @@ async fn open_package(
     })
 }
 
-/// A package that cannot be stored: too large when unpacked is 413, the rest 422.
+/// A package that cannot be stored: too large is 413, a disk error of the server 500
+/// (logged, with a generic answer), the rest 422.
 fn bad_package(error: package::PackageError) -> ApiError {
+    use package::PackageError;
+    let message = match &error {
+        PackageError::Io { .. } => return ApiError::internal(error),
+        PackageError::WorkflowTooLarge { limit, .. } => {
+            return ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!(
+                    "the package is not valid: {error} (max_body_bytes = {limit}): make the workflow smaller, or ask the operator to raise max_body_bytes"
+                ),
+            );
+        }
+        PackageError::References(problems) => format!(
+            "the package cannot hold what the workflow needs:\n{}",
+            capped(problems, |p| format!("  - {p}")).join("\n")
+        ),
+        other => other.to_string(),
+    };
     let code = match error {
-        package::PackageError::TooLarge { .. } | package::PackageError::TooManyFiles { .. } => {
+        PackageError::TooLarge { .. } | PackageError::TooManyFiles { .. } => {
             ErrorCode::PayloadTooLarge
         }
         _ => ErrorCode::InvalidWorkflow,
     };
-    ApiError::new(code, format!("the package is not valid: {error}"))
+    ApiError::new(code, format!("the package is not valid: {message}"))
 }
 
 fn summary(version: &workflows::VersionRecord) -> Value {
@@ -330,4 +397,47 @@ pub async fn delete(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packages_with_a_disk_error_are_a_server_error_without_the_path() {
+        let error = bad_package(package::PackageError::Io {
+            path: "/srv/alq/tmp/.tmpAbC/workflow.json".into(),
+            source: std::io::Error::other("disk full"),
+        });
+        assert_eq!(error.code.status(), 500);
+        assert!(!error.message.contains("/srv"), "{}", error.message);
+        let error = bad_package(package::PackageError::Corrupt("x".into()));
+        assert_eq!(error.code.status(), 422);
+    }
+
+    #[tokio::test]
+    async fn packages_body_errors_are_413_only_over_the_limit() {
+        let over = read_body(
+            axum::body::Body::from(vec![0u8; 11]),
+            10,
+            "package",
+            "max_package_bytes",
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(over.code.status(), 413);
+        assert!(
+            over.message.contains("max_package_bytes = 10"),
+            "{}",
+            over.message
+        );
+        let broken = axum::body::Body::from_stream(futures::stream::iter([
+            Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"{")),
+            Err(std::io::Error::other("connection reset")),
+        ]));
+        let error = read_body(broken, 10, "package", "max_package_bytes")
+            .await
+            .unwrap_err();
+        assert_eq!(error.code.status(), 400, "{}", error.message);
+    }
 }

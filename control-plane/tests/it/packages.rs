@@ -212,7 +212,11 @@ fn raw_archive(entries: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 async fn bad_packages_are_refused_with_clear_errors(backend: Backend) {
-    let Some(server) = TestServer::start_with_config(backend, |c| c.max_package_bytes = 2048).await
+    let Some(server) = TestServer::start_with_config(backend, |c| {
+        c.max_package_bytes = 2048;
+        c.max_body_bytes = 16_384;
+    })
+    .await
     else {
         return;
     };
@@ -249,16 +253,66 @@ async fn bad_packages_are_refused_with_clear_errors(backend: Backend) {
         message(body.clone()).contains("`../x.txt` is not a relative path"),
         "{body}"
     );
-    // A workflow that calls a file outside the package (built by hand: `alq` refuses it).
-    let escaping =
-        r#"{"name": "esc", "steps": [{"action": "call", "workflow": "../other/workflow.json"}]}"#;
-    let body = push(
-        &admin,
-        raw_archive(&[("workflow.json", escaping.as_bytes())]),
-    )
-    .await
-    .expect_error(422, "invalid_workflow");
-    assert!(message(body.clone()).contains("not valid"), "{body}");
+    // A workflow that calls a file outside the package (built by hand: `alq` refuses it):
+    // refused by its path, before the server reads anything outside the package.
+    for (target, expected) in [
+        (
+            "../other/workflow.json",
+            "reaches outside the package folder",
+        ),
+        (
+            "../../../../../../etc/passwd",
+            "reaches outside the package folder",
+        ),
+        // Read, it would never end.
+        ("/dev/zero", "can only call workflow files inside it"),
+    ] {
+        let escaping = format!(
+            r#"{{"name": "esc", "steps": [{{"action": "call", "workflow": "{target}"}}]}}"#
+        );
+        let body = push(
+            &admin,
+            raw_archive(&[("workflow.json", escaping.as_bytes())]),
+        )
+        .await
+        .expect_error(422, "invalid_workflow");
+        let text = message(body.clone());
+        assert!(text.contains(expected), "{target}: {body}");
+        assert!(
+            !text.contains("/tmp"),
+            "no server path in the answer: {body}"
+        );
+    }
+    // A workflow file over max_body_bytes, even one nothing calls: 413 naming the limit.
+    let padded = format!("{MAIN}{}", " ".repeat(20_000));
+    for files in [
+        vec![("workflow.json", padded.as_bytes())],
+        vec![
+            ("workflow.json", MAIN.as_bytes()),
+            ("lib/child.json", CHILD.as_bytes()),
+            ("lib/big.json", padded.as_bytes()),
+        ],
+    ] {
+        let body = push(&admin, raw_archive(&files))
+            .await
+            .expect_error(413, "payload_too_large");
+        assert!(
+            message(body.clone()).contains("max_body_bytes = 16384"),
+            "{body}"
+        );
+    }
+    // Many problems: the first 100 are listed, the rest counted.
+    let step = r#"{"action": "file.read", "path": "../x.txt"}"#;
+    let many = format!(
+        r#"{{"name": "many", "steps": [{}]}}"#,
+        vec![step; 150].join(",")
+    );
+    let body = push(&admin, raw_archive(&[("workflow.json", many.as_bytes())]))
+        .await
+        .expect_error(422, "invalid_workflow");
+    let text = message(body.clone());
+    assert_eq!(text.matches("reaches outside").count(), 100, "{body}");
+    assert!(text.contains("and 50 more"), "{body}");
     // No workflow file where `entry` says, a bad entry, and bytes that are no archive.
     let body = push(&admin, raw_archive(&[("other.json", MAIN.as_bytes())]))
         .await

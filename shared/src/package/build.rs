@@ -8,7 +8,9 @@ use flate2::Compression;
 use flate2::GzBuilder;
 
 use super::check::check_dir;
-use super::{ALWAYS_LEFT_OUT, DEFAULT_ENTRY, IGNORE_FILE, Limits, PackageError, sha256};
+use super::{
+    ALWAYS_LEFT_OUT, DEFAULT_ENTRY, IGNORE_FILE, Limits, PackageError, SECRETS_LEFT_OUT, sha256,
+};
 use crate::workflow::LoadedWorkflow;
 
 /// A built package.
@@ -79,7 +81,7 @@ pub fn build(path: &Path, limits: &Limits) -> Result<Package, PackageError> {
     let (root, entry) = locate(path)?;
     let files = collect(&root, limits)?;
     let names: Vec<String> = files.keys().cloned().collect();
-    let workflow = check_dir(&root, &entry, &names)?;
+    let workflow = check_dir(&root, &entry, &names, limits)?;
     let mut packed = Vec::with_capacity(files.len());
     let mut unpacked_bytes = 0;
     let mut archive = tar::Builder::new(Vec::new());
@@ -148,6 +150,7 @@ pub fn build(path: &Path, limits: &Limits) -> Result<Package, PackageError> {
 /// The files to package: `/`-separated path in the package -> file to read (the target,
 /// for a symbolic link to a file inside the folder).
 fn collect(root: &Path, limits: &Limits) -> Result<BTreeMap<String, PathBuf>, PackageError> {
+    let secrets = secrets_left_out(root)?;
     let walker = ignore::WalkBuilder::new(root)
         .standard_filters(false)
         .parents(false)
@@ -159,9 +162,10 @@ fn collect(root: &Path, limits: &Limits) -> Result<BTreeMap<String, PathBuf>, Pa
                 let name = entry.file_name().to_string_lossy();
                 let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
                 // `runs/` only at the top (where `alq run` writes); VCS folders anywhere.
-                !(is_dir
+                let always = is_dir
                     && ALWAYS_LEFT_OUT.contains(&name.as_ref())
-                    && (name != "runs" || entry.path().parent() == Some(root.as_path())))
+                    && (name != "runs" || entry.path().parent() == Some(root.as_path()));
+                !always && !secrets.matched(entry.path(), is_dir).is_ignore()
             }
         })
         .build();
@@ -207,6 +211,26 @@ fn collect(root: &Path, limits: &Limits) -> Result<BTreeMap<String, PathBuf>, Pa
         return Err(PackageError::References(links));
     }
     Ok(files)
+}
+
+/// The secret files left out unless the package folder's own `.alqignore` takes them
+/// back with `!name`: [`SECRETS_LEFT_OUT`], then that file's lines (the last match wins).
+fn secrets_left_out(root: &Path) -> Result<ignore::gitignore::Gitignore, PackageError> {
+    let mut builder = ignore::gitignore::GitignoreBuilder::new(root);
+    for pattern in SECRETS_LEFT_OUT {
+        builder
+            .add_line(None, pattern)
+            .map_err(|e| PackageError::Link(e.to_string()))?;
+    }
+    let own = root.join(IGNORE_FILE);
+    if own.is_file()
+        && let Some(error) = builder.add(&own)
+    {
+        return Err(PackageError::Link(format!("{}: {error}", own.display())));
+    }
+    builder
+        .build()
+        .map_err(|e| PackageError::Link(e.to_string()))
 }
 
 /// `a/b.json` for `root/a/b.json`; `None` for the root itself.

@@ -7,20 +7,25 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::PackageError;
-use crate::workflow::{LoadedWorkflow, load};
+use super::{Limits, PackageError};
+use crate::workflow::{LoadedWorkflow, load_in};
 
 /// Step fields that hold a file path relative to the workflow's folder.
 const PATH_FIELDS: &[&str] = &["path", "from", "to", "dir", "file", "files", "attachments"];
 
-/// Checks the folder `root` whose workflow file is `entry`; `files` are the package's
-/// files (`/`-separated). Answers the loaded workflow.
+/// Checks the folder `root` (canonical) whose workflow file is `entry`; `files` are the
+/// package's files (`/`-separated). Answers the loaded workflow.
+///
+/// The references are checked first, reading only files of the package, and a package
+/// with a reference that leads outside it is refused before the workflow is loaded: a
+/// `call` of `/dev/zero` or `../../etc/passwd` is never read. Workflow files over
+/// `limits.max_workflow_bytes` are refused unread.
 pub fn check_dir(
     root: &Path,
     entry: &str,
     files: &[String],
+    limits: &Limits,
 ) -> Result<LoadedWorkflow, PackageError> {
-    let loaded = load(&root.join(entry))?;
     let files: BTreeSet<&str> = files.iter().map(String::as_str).collect();
     let mut problems = Vec::new();
     if !files.contains(entry) {
@@ -36,12 +41,21 @@ pub fn check_dir(
             continue;
         }
         let path = root.join(&file);
-        let source = std::fs::read_to_string(&path).map_err(|source| PackageError::Io {
+        let io = |source| PackageError::Io {
             path: path.clone(),
             source,
-        })?;
+        };
+        let size = std::fs::metadata(&path).map_err(io)?.len();
+        if size > limits.max_workflow_bytes {
+            return Err(PackageError::WorkflowTooLarge {
+                file,
+                actual: size,
+                limit: limits.max_workflow_bytes,
+            });
+        }
+        let source = std::fs::read_to_string(&path).map_err(io)?;
         let Ok(value) = serde_json::from_str::<Value>(&source) else {
-            continue; // `load` reported it already
+            continue; // `load` reports it
         };
         let dir: Vec<String> = parts(&file);
         let dir = dir[..dir.len().saturating_sub(1)].to_vec();
@@ -55,11 +69,10 @@ pub fn check_dir(
         check.value(&value, "");
         queue.extend(check.calls);
     }
-    if problems.is_empty() {
-        Ok(loaded)
-    } else {
-        Err(PackageError::References(problems))
+    if !problems.is_empty() {
+        return Err(PackageError::References(problems));
     }
+    Ok(load_in(&root.join(entry), root)?)
 }
 
 struct Checker<'a> {

@@ -27,6 +27,17 @@ use crate::workflow::WorkflowError;
 pub const DEFAULT_ENTRY: &str = "workflow.json";
 /// The file (gitignore syntax) that names what to leave out of a package.
 pub const IGNORE_FILE: &str = ".alqignore";
+/// Files that hold secrets, left out of a package (gitignore syntax, at any depth) unless
+/// the package folder's `.alqignore` takes one back with a `!` line (`!.env.example`).
+pub const SECRETS_LEFT_OUT: &[&str] = &[
+    ".env",
+    ".env.*",
+    "*.pem",
+    "*.key",
+    "id_rsa*",
+    "id_ed25519*",
+    "id_ecdsa*",
+];
 /// The content type a package is sent with.
 pub const CONTENT_TYPE: &str = "application/gzip";
 /// Folders never packaged: version control, and the run folders `alq run` writes.
@@ -42,6 +53,9 @@ pub struct Limits {
     pub max_unpacked_bytes: u64,
     /// How many files (default 10,000).
     pub max_files: usize,
+    /// One workflow file, the entry or one it calls (default: no limit; the server sets
+    /// its `max_body_bytes`).
+    pub max_workflow_bytes: u64,
 }
 
 impl Default for Limits {
@@ -50,6 +64,7 @@ impl Default for Limits {
             max_packed_bytes: 50 * 1024 * 1024,
             max_unpacked_bytes: 200 * 1024 * 1024,
             max_files: 10_000,
+            max_workflow_bytes: u64::MAX,
         }
     }
 }
@@ -74,6 +89,18 @@ pub enum PackageError {
     TooLarge {
         /// What was measured.
         what: &'static str,
+        /// Its size.
+        actual: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// A workflow file over `max_workflow_bytes`.
+    #[error(
+        "the workflow file `{file}` is {actual} bytes, over the limit of {limit} bytes for one workflow file"
+    )]
+    WorkflowTooLarge {
+        /// Its path in the package.
+        file: String,
         /// Its size.
         actual: u64,
         /// The limit.

@@ -293,3 +293,125 @@ fn safe_relative_paths() {
         assert!(!is_safe_relative(bad), "{bad}");
     }
 }
+
+#[test]
+fn secret_files_are_left_out_unless_alqignore_takes_them_back() {
+    let dir = folder();
+    for name in [
+        ".env",
+        ".env.production",
+        "sub/.env",
+        "certs/server.pem",
+        "api.key",
+        "id_rsa",
+        "id_rsa.pub",
+        "keys/id_ed25519",
+        "id_ecdsa",
+        ".env.example",
+    ] {
+        write(dir.path(), name, "secret");
+    }
+    let package = build(dir.path(), &Limits::default()).unwrap();
+    assert_eq!(
+        names(&package),
+        ["site/index.html", "sub/child.json", "workflow.json"]
+    );
+    write(dir.path(), ".alqignore", "!.env.example\n");
+    let package = build(dir.path(), &Limits::default()).unwrap();
+    assert_eq!(
+        names(&package),
+        [
+            ".alqignore",
+            ".env.example",
+            "site/index.html",
+            "sub/child.json",
+            "workflow.json"
+        ]
+    );
+}
+
+/// A package folder (canonical) holding `workflow.json` with `text`.
+fn package_dir(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let outer = tempfile::tempdir().unwrap();
+    let root = outer.path().join("pkg");
+    write(&root, "workflow.json", text);
+    let root = std::fs::canonicalize(root).unwrap();
+    (outer, root)
+}
+
+#[test]
+fn a_call_outside_the_package_is_refused_before_it_is_read() {
+    for target in ["../outside.json", "/dev/zero"] {
+        let (outer, root) = package_dir(&format!(
+            r#"{{"name": "esc", "steps": [{{"action": "call", "workflow": "{target}"}}]}}"#
+        ));
+        // Not a workflow: read, it would fail as invalid, naming the server's path.
+        write(outer.path(), "outside.json", "not json");
+        let error = check_dir(
+            &root,
+            "workflow.json",
+            &["workflow.json".to_owned()],
+            &Limits::default(),
+        )
+        .unwrap_err();
+        let PackageError::References(problems) = error else {
+            panic!("{target}: {error}");
+        };
+        assert!(
+            problems[0].contains("reaches outside") || problems[0].contains("inside it"),
+            "{problems:?}"
+        );
+    }
+}
+
+#[test]
+fn load_in_refuses_a_call_outside_the_root_without_reading_it() {
+    let (outer, root) = package_dir(
+        r#"{"name": "esc", "steps": [{"action": "call", "workflow": "../outside.json"}]}"#,
+    );
+    write(
+        outer.path(),
+        "outside.json",
+        r#"{"name": "out", "steps": [{"action": "log", "message": "x"}]}"#,
+    );
+    let entry = root.join("workflow.json");
+    crate::workflow::load(&entry).expect("outside a package, the call is fine");
+    let error = crate::workflow::load_in(&entry, &root).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("reaches outside the package folder"),
+        "{error}"
+    );
+    // A symbolic link inside the package to a file outside it is refused too.
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(outer.path().join("outside.json"), root.join("link.json"))
+            .unwrap();
+        write(
+            &root,
+            "workflow.json",
+            r#"{"name": "esc", "steps": [{"action": "call", "workflow": "link.json"}]}"#,
+        );
+        assert!(crate::workflow::load_in(&entry, &root).is_err());
+    }
+}
+
+#[test]
+fn a_workflow_file_over_the_limit_is_refused_unread() {
+    let dir = folder();
+    write(
+        dir.path(),
+        "sub/child.json",
+        &format!("{CHILD}{}", " ".repeat(2000)),
+    );
+    let limits = Limits {
+        max_workflow_bytes: 1000,
+        ..Limits::default()
+    };
+    let error = build(dir.path(), &limits).unwrap_err();
+    assert!(
+        matches!(&error, PackageError::WorkflowTooLarge { file, limit: 1000, .. } if file == "sub/child.json"),
+        "{error}"
+    );
+}

@@ -20,17 +20,28 @@ pub struct LoadedWorkflow {
 /// Reads, parses and validates a workflow file and every file it calls by a fixed path.
 pub fn load(path: &Path) -> Result<LoadedWorkflow, WorkflowError> {
     let mut stack = Vec::new();
-    load_checked(path, &mut stack)
+    load_checked(path, None, &mut stack)
+}
+
+/// [`load`] for a workflow inside the package folder `root` (canonical): a `call` whose
+/// file is absolute or lies outside `root` is refused without being read.
+pub fn load_in(path: &Path, root: &Path) -> Result<LoadedWorkflow, WorkflowError> {
+    let mut stack = Vec::new();
+    load_checked(path, Some(root), &mut stack)
 }
 
 /// Parses and validates a workflow held in memory; `path` is where it is said to live
 /// (its folder resolves relative paths and called workflows).
 pub fn load_str(path: &Path, source: &str) -> Result<LoadedWorkflow, WorkflowError> {
     let mut stack = Vec::new();
-    from_source(path, source, &mut stack)
+    from_source(path, source, None, &mut stack)
 }
 
-fn load_checked(path: &Path, stack: &mut Vec<PathBuf>) -> Result<LoadedWorkflow, WorkflowError> {
+fn load_checked(
+    path: &Path,
+    root: Option<&Path>,
+    stack: &mut Vec<PathBuf>,
+) -> Result<LoadedWorkflow, WorkflowError> {
     let source = std::fs::read_to_string(path).map_err(|e| WorkflowError {
         problems: vec![LocatedProblem {
             file: path.display().to_string(),
@@ -39,12 +50,35 @@ fn load_checked(path: &Path, stack: &mut Vec<PathBuf>) -> Result<LoadedWorkflow,
             problem: Problem::new("", format!("cannot read the workflow file: {e}")),
         }],
     })?;
-    from_source(path, &source, stack)
+    from_source(path, &source, root, stack)
+}
+
+/// Whether `target` is a relative path that, joined to `dir`, stays inside `root`, both
+/// as written and (when it exists) once symbolic links are followed.
+fn stays_inside(root: &Path, dir: &Path, target: &str) -> bool {
+    if target.starts_with(['/', '\\']) || target.contains(':') {
+        return false;
+    }
+    let mut inside = PathBuf::new();
+    for part in dir.join(target).components() {
+        match part {
+            std::path::Component::ParentDir => {
+                if !inside.pop() {
+                    return false;
+                }
+            }
+            std::path::Component::CurDir => {}
+            other => inside.push(other),
+        }
+    }
+    inside.starts_with(root)
+        && std::fs::canonicalize(&inside).map_or(true, |real| real.starts_with(root))
 }
 
 fn from_source(
     path: &Path,
     source: &str,
+    root: Option<&Path>,
     stack: &mut Vec<PathBuf>,
 ) -> Result<LoadedWorkflow, WorkflowError> {
     let file = path.display().to_string();
@@ -56,6 +90,19 @@ fn from_source(
     let mut calls = Vec::new();
     collect_calls(&workflow.steps, "steps", &mut calls);
     for (step_path, target) in calls {
+        if let Some(root) = root
+            && !stays_inside(root, &dir, &target)
+        {
+            problems.push(place(
+                &file,
+                source,
+                Problem::new(
+                    format!("{step_path}.workflow"),
+                    format!("`call` of `{target}` reaches outside the package folder: move that workflow into the folder"),
+                ),
+            ));
+            continue;
+        }
         let target_path = dir.join(&target);
         let canonical = std::fs::canonicalize(&target_path).unwrap_or(target_path.clone());
         if let Some(start) = stack.iter().position(|p| *p == canonical) {
@@ -74,7 +121,7 @@ fn from_source(
             ));
             continue;
         }
-        if let Err(error) = load_checked(&target_path, stack) {
+        if let Err(error) = load_checked(&target_path, root, stack) {
             problems.push(place(
                 &file,
                 source,

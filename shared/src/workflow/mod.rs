@@ -17,7 +17,7 @@ mod validate;
 pub use actions::*;
 pub use error::{LocatedProblem, Problem, WorkflowError};
 pub use expr::{EXPRESSION_ROOTS, environment, exact_expression, referenced_assets};
-pub use load::{LoadedWorkflow, load, load_str};
+pub use load::{LoadedWorkflow, load, load_in, load_str};
 pub use model::*;
 pub use parse::parse;
 pub use schema::json_schema;
