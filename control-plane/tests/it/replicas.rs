@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::common::{Backend, Client, Reply, TestServer};
-use crate::robot_api::{GREET, push, robot};
+use crate::common::{Backend, TestServer};
+use crate::robot_api::{GREET, complete, lease, push, robot, start_job};
 
 pub(crate) fn redis_url() -> Option<String> {
     match std::env::var("ALQ_TEST_REDIS_URL") {
@@ -21,54 +21,6 @@ pub(crate) fn redis_url() -> Option<String> {
             None
         }
     }
-}
-
-/// Sends a request again while the server answers 503, as a real robot does (the robot
-/// protocol retries 429, 5xx and connection errors). On a machine loaded far beyond its
-/// cores a replica can wait longer than its pool's acquire timeout for a database
-/// connection and answer 503 "the database is not reachable": that is the server
-/// shedding load correctly, and it changed nothing, so the call is safe to repeat (lease
-/// claims nothing, complete is fenced, create never started its transaction).
-async fn until_served<F, Fut>(mut send: F) -> Reply
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Reply>,
-{
-    let mut pause = Duration::from_millis(100);
-    for _ in 0..30 {
-        let reply = send().await;
-        if reply.status.as_u16() != 503 {
-            return reply;
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_secs(2));
-    }
-    panic!("the server answered 503 thirty times in a row");
-}
-
-async fn lease(robot: &Client, wait_s: u64, slots: u32) -> Vec<serde_json::Value> {
-    let reply =
-        until_served(|| robot.post("/robot/lease", json!({"wait_s": wait_s, "slots": slots})))
-            .await;
-    if reply.status.as_u16() == 204 {
-        return Vec::new();
-    }
-    reply.expect(200)["jobs"].as_array().unwrap().clone()
-}
-
-async fn complete(robot: &Client, job: &serde_json::Value) -> Reply {
-    let body = json!({"outcome": "succeeded", "lease_token": job["lease_token"]});
-    let path = format!("/robot/jobs/{}/complete", job["job_id"]);
-    until_served(|| robot.post(&path, body.clone())).await
-}
-
-async fn start_job(client: &Client, workflow: &str) -> i64 {
-    let body = json!({"workflow": workflow, "inputs": {"count": 1}});
-    until_served(|| client.post("/jobs", body.clone()))
-        .await
-        .expect(201)["id"]
-        .as_i64()
-        .unwrap()
 }
 
 /// Replica A and replica B on one fresh PostgreSQL database, sharing a Redis channel of
@@ -118,7 +70,7 @@ async fn a_robot_parked_on_b_is_woken_by_a_job_created_on_a() {
         });
         wait_parked(&b, 1).await;
         let created = Instant::now();
-        let id = start_job(&a.admin(), "greet").await;
+        let id = start_job(&a.admin(), "greet", json!({})).await;
         let (jobs, leased) = parked.await.unwrap();
         assert_eq!(jobs.len(), 1, "round {round}");
         assert_eq!(jobs[0]["job_id"], id);
@@ -128,7 +80,9 @@ async fn a_robot_parked_on_b_is_woken_by_a_job_created_on_a() {
         let took = leased.duration_since(created);
         assert!(took < Duration::from_secs(5), "round {round}: {took:?}");
         latencies.push(took);
-        complete(&on_b, &jobs[0]).await.expect(200);
+        complete(&on_b, &jobs[0], json!({"outcome": "succeeded"}))
+            .await
+            .expect(200);
     }
     latencies.sort();
     eprintln!(
@@ -163,7 +117,9 @@ async fn five_thousand_jobs_across_two_replicas_and_forty_robots_run_exactly_onc
                     continue;
                 }
                 for job in jobs {
-                    complete(&client, &job).await.expect(200);
+                    complete(&client, &job, json!({"outcome": "succeeded"}))
+                        .await
+                        .expect(200);
                     *completions
                         .lock()
                         .unwrap()
@@ -181,7 +137,7 @@ async fn five_thousand_jobs_across_two_replicas_and_forty_robots_run_exactly_onc
         creators.push(tokio::spawn(async move {
             let mut ids = Vec::new();
             for _ in 0..JOBS / 8 {
-                ids.push(start_job(&client, "greet").await);
+                ids.push(start_job(&client, "greet", json!({})).await);
             }
             ids
         }));

@@ -97,7 +97,9 @@ pub async fn start_job(client: &Client, workflow: &str, extra: Value) -> i64 {
             body.insert(k.clone(), v.clone());
         }
     }
-    client.post("/jobs", body).await.expect(201)["id"]
+    crate::common::until_served(|| client.post("/jobs", body.clone()))
+        .await
+        .expect(201)["id"]
         .as_i64()
         .unwrap()
 }
@@ -109,9 +111,8 @@ pub async fn lease_now(robot: &Client, slots: u32) -> Vec<Value> {
 
 /// Leases, waiting up to `wait_s`.
 pub async fn lease(robot: &Client, wait_s: u64, slots: u32) -> Vec<Value> {
-    let reply = robot
-        .post("/robot/lease", json!({"wait_s": wait_s, "slots": slots}))
-        .await;
+    let body = json!({"wait_s": wait_s, "slots": slots});
+    let reply = crate::common::until_served(|| robot.post("/robot/lease", body.clone())).await;
     if reply.status.as_u16() == 204 {
         return Vec::new();
     }
@@ -122,9 +123,8 @@ pub async fn lease(robot: &Client, wait_s: u64, slots: u32) -> Vec<Value> {
 pub async fn complete(robot: &Client, job: &Value, body: Value) -> crate::common::Reply {
     let mut body = body;
     body["lease_token"] = job["lease_token"].clone();
-    robot
-        .post(&format!("/robot/jobs/{}/complete", job["job_id"]), body)
-        .await
+    let path = format!("/robot/jobs/{}/complete", job["job_id"]);
+    crate::common::until_served(|| robot.post(&path, body.clone())).await
 }
 
 async fn registration_tokens_are_checked(backend: Backend) {

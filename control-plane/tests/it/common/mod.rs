@@ -234,6 +234,29 @@ fn replace_database(url: &str, name: &str) -> String {
     }
 }
 
+/// Sends a request again while the server answers 503, as a real robot does (the robot
+/// protocol retries 429, 5xx and connection errors). On a machine loaded far beyond its
+/// cores a replica can wait longer than its pool's acquire timeout for a database
+/// connection and answer 503 "the database is not reachable": that is the server
+/// shedding load correctly, and it changed nothing, so the call is safe to repeat (lease
+/// claims nothing, complete is fenced, create never started its transaction).
+pub async fn until_served<F, Fut>(mut send: F) -> Reply
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Reply>,
+{
+    let mut pause = std::time::Duration::from_millis(100);
+    for _ in 0..30 {
+        let reply = send().await;
+        if reply.status.as_u16() != 503 {
+            return reply;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_secs(2));
+    }
+    panic!("the server answered 503 thirty times in a row");
+}
+
 /// A small JSON client for the API.
 #[derive(Clone)]
 pub struct Client {
