@@ -254,6 +254,21 @@ fn kill_users(home: &Path) -> usize {
 mod tests {
     use super::*;
 
+    /// Right after a spawn the kernel may still be setting up the new program, and its
+    /// command line and environment read empty (or as the parent's): waits until the
+    /// child shows its own, so a look at /proc sees what a browser would show.
+    fn wait_exec(child: &std::process::Child, program: &str) {
+        let cmdline = format!("/proc/{}/cmdline", child.id());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !std::fs::read(&cmdline).is_ok_and(|c| c.starts_with(program.as_bytes())) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{cmdline} never showed {program}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
     #[test]
     fn this_process_is_its_own_live_owner_and_a_changed_start_time_is_not() {
         let me = Owner::me();
@@ -289,6 +304,7 @@ mod tests {
             .env("TMPDIR", &tmp)
             .spawn()
             .unwrap();
+        wait_exec(&user, "sleep");
         assert_eq!(users_of(&home), vec![user.id()]);
         sweep();
         assert!(!home.exists(), "the folder is removed");
@@ -305,11 +321,13 @@ mod tests {
             .tempdir()
             .unwrap();
         let file = home.path().join("tmp").join("x");
-        // A program that takes any arguments and waits: python3 is on every machine
-        // the tests run on (scripts/test.sh needs it).
+        // A program that takes any argument and waits (for a line on its stdin) without
+        // starting another: `sh -c 'read x' ARG` has ARG on its command line.
         let waiting = |arg: &str| {
-            let mut command = std::process::Command::new("python3");
-            command.args(["-c", "import time; time.sleep(600)", arg]);
+            let mut command = std::process::Command::new("/bin/sh");
+            command
+                .args(["-c", "read x", arg])
+                .stdin(std::process::Stdio::piped());
             command
         };
         let mut bystander = waiting(&file.display().to_string())
@@ -326,9 +344,8 @@ mod tests {
         ))
         .spawn()
         .unwrap();
-        // All three are running before the look.
-        for child in [&mut bystander, &mut near_miss, &mut browser] {
-            assert!(child.try_wait().unwrap().is_none());
+        for child in [&bystander, &near_miss, &browser] {
+            wait_exec(child, "/bin/sh");
         }
         let users = users_of(home.path());
         for child in [&mut bystander, &mut near_miss, &mut browser] {
