@@ -296,7 +296,9 @@ mod tests {
             pid,
             start_time: Some(1),
         };
-        std::fs::write(home.join(OWNER_FILE), serde_json::to_vec(&dead).unwrap()).unwrap();
+        // The user first, the dead owner last: tests in other processes sweep the same
+        // temporary folder at any moment, and a folder with a dead owner but no user yet
+        // would be swept before its user existed, which would then be left running.
         let tmp = home.join("tmp");
         std::fs::create_dir_all(&tmp).unwrap();
         let mut user = std::process::Command::new("sleep")
@@ -306,8 +308,17 @@ mod tests {
             .unwrap();
         wait_exec(&user, "sleep");
         assert_eq!(users_of(&home), vec![user.id()]);
+        std::fs::write(home.join(OWNER_FILE), serde_json::to_vec(&dead).unwrap()).unwrap();
         sweep();
-        assert!(!home.exists(), "the folder is removed");
+        // This sweep or a parallel one (which may still be removing it) takes it away.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while home.exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the folder is removed"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         let status = user.wait().unwrap();
         assert!(!status.success(), "the process using it was killed");
     }
