@@ -24,6 +24,9 @@ pub enum BlobError {
     /// The disk failed.
     #[error("blob store: {0}")]
     Io(#[from] io::Error),
+    /// A blob the database names is not in the store.
+    #[error("blob {0} is missing from the blob store")]
+    Missing(String),
 }
 
 /// A folder of content-addressed blobs.
@@ -85,5 +88,13 @@ impl BlobStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The bytes of a blob the database says is stored: its absence is the server's
+    /// fault, not the caller's.
+    pub async fn require(&self, sha256: &str) -> Result<Vec<u8>, BlobError> {
+        self.get(sha256)
+            .await?
+            .ok_or_else(|| BlobError::Missing(sha256.to_owned()))
     }
 }

@@ -187,16 +187,7 @@ fn other_tenant_user(server: &Server) -> User {
                 .await
                 .unwrap()
         });
-    let user = User::new();
-    user.alq(&[
-        "login",
-        "--url",
-        &server.url,
-        "--token",
-        token["token"].as_str().unwrap(),
-    ])
-    .expect_code(0);
-    user
+    User::logged_in_with(server, token["token"].as_str().unwrap())
 }
 
 #[test]

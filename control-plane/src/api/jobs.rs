@@ -537,12 +537,9 @@ pub async fn artifact(
         .ok_or_else(|| ApiError::not_found(&format!("artifact of job {}", job.id), &sha256))?;
     let bytes = state
         .blobs
-        .get(&sha256)
+        .require(&sha256)
         .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| {
-            ApiError::internal(format!("blob {sha256} is missing from the blob store"))
-        })?;
+        .map_err(ApiError::internal)?;
     Ok(([(header::CONTENT_TYPE, artifact.content_type)], bytes).into_response())
 }
 

@@ -30,14 +30,9 @@ pub async fn package(
     }
     let bytes = state
         .blobs
-        .get(&sha256)
+        .require(&sha256)
         .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| {
-            ApiError::internal(format!(
-                "package blob {sha256} is missing from the blob store"
-            ))
-        })?;
+        .map_err(ApiError::internal)?;
     Ok((
         [(header::CONTENT_TYPE, alq_shared::package::CONTENT_TYPE)],
         bytes,

@@ -236,15 +236,14 @@ impl User {
 
     /// A user logged in to `server` with its admin token.
     pub fn logged_in(server: &Server) -> User {
+        User::logged_in_with(server, &server.admin_token)
+    }
+
+    /// A user logged in to `server` with `token`.
+    pub fn logged_in_with(server: &Server, token: &str) -> User {
         let user = User::new();
-        user.alq(&[
-            "login",
-            "--url",
-            &server.url,
-            "--token",
-            &server.admin_token,
-        ])
-        .expect_code(0);
+        user.alq(&["login", "--url", &server.url, "--token", token])
+            .expect_code(0);
         user
     }
 
