@@ -290,3 +290,20 @@ fn default_run_dir(name: &str) -> PathBuf {
     }
     candidate
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_up_budgets_are_milliseconds_or_durations_within_the_limits() {
+        assert_eq!(startup_timeout("90000"), Ok(Duration::from_secs(90)));
+        assert_eq!(startup_timeout("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(startup_timeout(" 2m "), Ok(Duration::from_secs(120)));
+        assert_eq!(startup_timeout("1ms"), Ok(Duration::from_millis(1)));
+        assert_eq!(startup_timeout("10m"), Ok(Duration::from_secs(600)));
+        for bad in ["0", "0s", "-1", "-2s", "", "soon", "10m 1ms", "1e3"] {
+            assert!(startup_timeout(bad).is_err(), "{bad:?} is refused");
+        }
+    }
+}
