@@ -286,3 +286,47 @@ impl Drop for Browser {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn action(step: serde_json::Value) -> Action {
+        let workflow = serde_json::json!({ "name": "t", "steps": [step] });
+        let mut parsed =
+            alq_shared::workflow::parse("t.json", &workflow.to_string()).expect("valid step");
+        parsed.steps.remove(0).action
+    }
+
+    #[test]
+    fn a_timeout_names_what_the_action_was_doing() {
+        for (step, expected) in [
+            (
+                serde_json::json!({"action": "browser.open", "url": "http://x"}),
+                "navigating",
+            ),
+            (
+                serde_json::json!({"action": "browser.goto", "url": "http://x"}),
+                "navigating",
+            ),
+            (
+                serde_json::json!({"action": "browser.click", "selector": "#a"}),
+                "waiting for the element",
+            ),
+            (
+                serde_json::json!({"action": "browser.wait_for", "url": "/done"}),
+                "waiting for the URL",
+            ),
+            (
+                serde_json::json!({"action": "browser.wait_for", "text": "Done"}),
+                "waiting for the text",
+            ),
+            (
+                serde_json::json!({"action": "browser.script", "script": "return 1"}),
+                "running the script",
+            ),
+        ] {
+            assert_eq!(phase(&action(step.clone())), expected, "{step}");
+        }
+    }
+}
