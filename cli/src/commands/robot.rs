@@ -67,6 +67,12 @@ struct RunArgs {
     /// WebDriver URL for every job [default: a chromedriver the robot starts].
     #[arg(long, env = "ALQ_WEBDRIVER_URL")]
     webdriver_url: Option<String>,
+    /// How long starting a job's browser may take on this machine, e.g. 90s, 2m, or
+    /// milliseconds; overrides every workflow's `browser.startup_timeout_ms` [default: the
+    /// workflow's, 60s unless it says otherwise].
+    #[arg(long, env = "ALQ_BROWSER_STARTUP_TIMEOUT", value_name = "DURATION",
+          value_parser = super::run::startup_timeout, allow_negative_numbers = true)]
+    browser_startup_timeout: Option<Duration>,
     /// How many finished job folders to keep in the data folder (the newest); 0 removes
     /// each as soon as its job is reported.
     #[arg(long, env = "ALQ_ROBOT_KEEP_JOB_FOLDERS", default_value_t = 100)]
@@ -151,6 +157,7 @@ pub fn run(args: Args) -> u8 {
             slots: run.slots,
             grace: run.grace,
             webdriver_url: run.webdriver_url,
+            browser_startup_timeout: run.browser_startup_timeout,
             retention: alq_robot::agent::Retention {
                 max_age: run.keep_job_folders_for,
                 max_folders: run.keep_job_folders,

@@ -81,6 +81,8 @@ pub struct RunOptions {
     pub grace: Duration,
     /// Overrides every workflow's WebDriver URL.
     pub webdriver_url: Option<String>,
+    /// Overrides every workflow's browser start-up budget.
+    pub browser_startup_timeout: Option<Duration>,
     /// How long finished job folders are kept.
     pub retention: agent::Retention,
 }
@@ -106,6 +108,7 @@ pub fn run(options: RunOptions) -> u8 {
         slots: options.slots,
         grace: options.grace,
         webdriver_url: options.webdriver_url,
+        browser_startup_timeout: options.browser_startup_timeout,
     };
     let result = runtime.block_on(async move {
         let shutdown = CancellationToken::new();

@@ -5,6 +5,7 @@ mod bench;
 mod browser;
 #[cfg(target_os = "linux")]
 mod browser_lifecycle;
+mod browser_startup;
 mod common;
 mod doctor;
 mod engine;

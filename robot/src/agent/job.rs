@@ -55,6 +55,8 @@ pub struct JobContext {
     pub cancel: CancellationToken,
     /// Overrides the workflow's WebDriver URL.
     pub webdriver_url: Option<String>,
+    /// Overrides the workflow's browser start-up budget.
+    pub browser_startup_timeout: Option<std::time::Duration>,
     /// Runs the browser headless (a service has no screen).
     pub headless: bool,
 }
@@ -131,6 +133,7 @@ fn run(job: LeasedJob, context: JobContext) -> JobResult {
     options.assets = job.assets.clone();
     options.headless = context.headless.then_some(true);
     options.webdriver_url = context.webdriver_url.clone();
+    options.browser_startup_timeout = context.browser_startup_timeout;
     options.cancel = context.cancel.clone();
     options.on_event = Some(spooler(job.job_id, run_dir, context.spool, context.wake));
     match runtime.block_on(engine::run(&loaded, options)) {

@@ -104,6 +104,9 @@ pub struct AgentConfig {
     pub grace: Duration,
     /// Overrides every workflow's WebDriver URL.
     pub webdriver_url: Option<String>,
+    /// Overrides every workflow's `browser.startup_timeout_ms`: how slow this machine
+    /// starts a browser is the robot's business.
+    pub browser_startup_timeout: Option<Duration>,
 }
 
 /// What every job's supervisor shares.

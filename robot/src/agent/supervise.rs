@@ -71,6 +71,7 @@ pub async fn supervise(job: LeasedJob, shared: Shared) {
                 wake: shared.wake.clone(),
                 cancel: cancel.clone(),
                 webdriver_url: shared.config.webdriver_url.clone(),
+                browser_startup_timeout: shared.config.browser_startup_timeout,
                 headless: true,
             },
         ),

@@ -34,6 +34,8 @@ pub(crate) struct Settings {
     pub(crate) run_dir: PathBuf,
     pub(crate) headless: Option<bool>,
     pub(crate) webdriver_url: Option<String>,
+    /// Overrides `browser.startup_timeout_ms` (the machine knows how slow it is).
+    pub(crate) browser_startup_timeout: Option<Duration>,
     pub(crate) screenshots: ScreenshotPolicy,
     pub(crate) allow_shell: bool,
     pub(crate) cancel: CancellationToken,
@@ -396,17 +398,24 @@ impl<'w> Interpreter<'w> {
         // it alone can take longer than a step's timeout: it has its own limits (see
         // `Browser::start`), and the step's clock starts once the browser is up.
         if matches!(step.action, Action::BrowserOpen(_)) && self.browser.is_none() {
-            self.start_browser().await?;
+            self.start_browser(seq).await?;
         }
         let work = self.execute(step, path, seq, timeout);
         match limit {
             None => work.await,
             Some(limit) => match tokio::time::timeout(limit, work).await {
                 Ok(result) => result,
-                Err(_) => Err(Failure::new(
-                    format!("timed out after {}", human_duration(timeout)),
-                    FailureKind::Application,
-                )),
+                Err(_) => {
+                    let phase = if step.action.is_browser() {
+                        format!(" ({})", crate::actions::browser::phase(&step.action))
+                    } else {
+                        String::new()
+                    };
+                    Err(Failure::new(
+                        format!("timed out after {}{phase}", human_duration(timeout)),
+                        FailureKind::Application,
+                    ))
+                }
             },
         }
     }
@@ -593,13 +602,13 @@ impl<'w> Interpreter<'w> {
             && !matches!(action, Action::BrowserClose(_))
             && self.browser.is_none()
         {
+            // `browser.open` started it before its clock started (see `attempt`).
             if !matches!(action, Action::BrowserOpen(_)) {
                 return Err(Failure::new(
                     "no browser is open: add a `browser.open` step before this one",
                     FailureKind::Application,
                 ));
             }
-            self.start_browser().await?;
         }
         let workflow_dir = self.frame().workflow_dir.clone();
         let ctx = ActionCtx {
@@ -625,8 +634,9 @@ impl<'w> Interpreter<'w> {
         result.map_err(into_failure)
     }
 
-    /// Starts chromedriver (or connects to the WebDriver server) and the browser.
-    async fn start_browser(&mut self) -> Result<(), Failure> {
+    /// Starts chromedriver (or connects to the WebDriver server) and the browser, within
+    /// the start-up budget, for step `seq`; records how long it took.
+    async fn start_browser(&mut self, seq: u64) -> Result<(), Failure> {
         let config = &self.loaded.workflow.browser;
         let options = BrowserOptions {
             headless: self.settings.headless.unwrap_or(config.headless),
@@ -639,10 +649,21 @@ impl<'w> Interpreter<'w> {
             window: config.window,
             download_dir: self.settings.run_dir.join("downloads"),
         };
-        let browser = Browser::start(&options, &self.settings.cancel)
+        let budget = self
+            .settings
+            .browser_startup_timeout
+            .unwrap_or(Duration::from_millis(config.startup_timeout_ms));
+        let started = Instant::now();
+        let browser = Browser::start_within(&options, budget, &self.settings.cancel)
             .await
             .map_err(into_failure)?;
         self.browser = Some(browser);
+        self.recorder.emit(RunEvent::BrowserStarted {
+            seq,
+            at: chrono::Utc::now(),
+            duration_ms: started.elapsed().as_millis() as u64,
+            startup_timeout_ms: budget.as_millis() as u64,
+        });
         Ok(())
     }
 

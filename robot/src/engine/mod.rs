@@ -33,6 +33,8 @@ pub struct RunOptions {
     pub headless: Option<bool>,
     /// Overrides `browser.webdriver_url`.
     pub webdriver_url: Option<String>,
+    /// Overrides `browser.startup_timeout_ms`: how long starting the browser may take.
+    pub browser_startup_timeout: Option<std::time::Duration>,
     /// Overrides `defaults.screenshot`.
     pub screenshots: Option<ScreenshotPolicy>,
     /// Lets `shell.run` run.
@@ -52,6 +54,7 @@ impl RunOptions {
             run_dir: run_dir.into(),
             headless: None,
             webdriver_url: None,
+            browser_startup_timeout: None,
             screenshots: None,
             allow_shell: false,
             cancel: CancellationToken::new(),
@@ -178,6 +181,7 @@ pub async fn run(loaded: &LoadedWorkflow, options: RunOptions) -> Result<RunOutc
             run_dir: run_dir.clone(),
             headless: options.headless,
             webdriver_url: options.webdriver_url,
+            browser_startup_timeout: options.browser_startup_timeout,
             screenshots: options.screenshots.unwrap_or(workflow.defaults.screenshot),
             allow_shell: options.allow_shell,
             cancel: options.cancel,

@@ -4,3 +4,4 @@ mod actions;
 mod browser;
 mod common;
 mod site;
+mod startup;

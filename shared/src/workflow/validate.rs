@@ -62,6 +62,9 @@ pub fn validate(workflow: &Workflow) -> Vec<Problem> {
     if workflow.defaults.timeout_ms == 0 {
         checker.problem("defaults.timeout_ms", "must be more than 0");
     }
+    if let Err(message) = super::check_startup_timeout_ms(workflow.browser.startup_timeout_ms) {
+        checker.problem("browser.startup_timeout_ms", message);
+    }
     checker.collect_ids(&workflow.steps, "steps");
     let top = Scope::default();
     checker.steps(&workflow.steps, "steps", &top);
