@@ -72,6 +72,12 @@ pub async fn supervise(job: LeasedJob, shared: Shared) {
                 cancel: cancel.clone(),
                 webdriver_url: shared.config.webdriver_url.clone(),
                 headless: true,
+                paths: super::config::job_paths(
+                    &shared.config.dir,
+                    &shared.config.data_dir,
+                    &shared.config.allow_paths,
+                    &dir,
+                ),
             },
         ),
         Err(e) => {

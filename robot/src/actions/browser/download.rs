@@ -8,8 +8,7 @@ use serde_json::json;
 
 use super::Browser;
 use super::locate::{Need, Selector, Unmet, Waiter};
-use super::page::absolute;
-use crate::actions::{ActionCtx, ActionError, ActionResult};
+use crate::actions::{Access, ActionCtx, ActionError, ActionResult};
 
 impl Browser {
     /// `browser.download`: clicks the element, waits for a new finished file in the
@@ -55,7 +54,7 @@ impl Browser {
         let target = match &a.path {
             None => file,
             Some(path) => {
-                let target = absolute(&ctx.resolve(path.as_str()))?;
+                let target = ctx.path("browser.download", path.as_str(), Access::Write)?;
                 move_file(&file, &target)?;
                 target
             }
