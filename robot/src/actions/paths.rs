@@ -73,7 +73,7 @@ impl PathPolicy {
             policy.protect(&dir, "the robot's folder (its identity and spool)");
         }
         if let Ok(dir) = crate::agent::robot_data_dir() {
-            policy.protect(&dir, "the robot's data folder (job folders)");
+            policy.protect(&dir, "the robot's data folder (job folders, package cache)");
         }
         if let Some(dir) = env("ALQ_DATA_DIR") {
             policy.protect(Path::new(&dir), "the server's data folder");
@@ -164,7 +164,7 @@ impl PathPolicy {
         if let Some(folder) = self.protected.iter().find(|f| inside(&real, &f.path)) {
             return Err(format!(
                 "may not {} `{shown}`{is}: it is inside {}, {}. Workflows cannot reach alq's \
-                 own folders (its tokens, spool and other jobs' files), only the job's own \
+                 own folders (its tokens, spool and other jobs' files) except the job's or run's own \
                  folder; keep the files a workflow needs in its folder or elsewhere",
                 access.verb(),
                 folder.name,

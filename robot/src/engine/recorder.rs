@@ -47,23 +47,18 @@ impl Recorder {
 
     /// Why no further step may start, once the run recorded as much as it may.
     pub(crate) fn limit_reached(&self) -> Option<String> {
-        let count = self.events.len() as u64;
-        let what = if count >= self.max_events {
-            format!(
-                "{count} events, the most one run may record ({})",
-                self.max_events
-            )
+        let what = if self.events.len() as u64 >= self.max_events {
+            format!("{} events, the most one run may record", self.max_events)
         } else if self.bytes >= self.max_bytes {
             format!(
-                "{} MiB of events, the most one run may record ({} MiB)",
-                self.bytes / (1024 * 1024),
-                self.max_bytes / (1024 * 1024)
+                "{} bytes of events, the most one run may record",
+                self.max_bytes
             )
         } else {
             return None;
         };
         Some(format!(
-            "the run was stopped: it recorded {what}. A loop probably runs far longer than \
+            "the run was stopped at {what}. A loop probably runs far longer than \
              meant: lower its max_iterations or give it a timeout_ms, log less, or split the \
              work into several jobs (a queue)"
         ))

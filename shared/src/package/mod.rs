@@ -100,7 +100,7 @@ pub enum PackageError {
     },
     /// A workflow file over `max_workflow_bytes`.
     #[error(
-        "the workflow file `{file}` is {actual} bytes, over the limit of {limit} bytes for one workflow file"
+        "{file}: the workflow file is {actual} bytes, over the limit of {limit} bytes for one workflow file"
     )]
     WorkflowTooLarge {
         /// Its path in the package.

@@ -88,7 +88,7 @@ fn load_checked(
             file: path.display().to_string(),
             line: None,
             column: None,
-            problem: Problem::new("", e.to_string()),
+            problem: Problem::new("", e.reason()),
         }],
     })?;
     from_source(path, &source, rules, stack)

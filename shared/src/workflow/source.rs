@@ -16,10 +16,7 @@ const BOM: char = '\u{feff}';
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     /// A folder, a device, a pipe or a socket.
-    #[error(
-        "{} is {kind}, not a regular file: name a workflow file (or, where a folder is accepted, a folder holding `workflow.json`)",
-        .path.display()
-    )]
+    #[error("{}: {}", .path.display(), self.reason())]
     NotRegular {
         /// The path as given.
         path: PathBuf,
@@ -27,10 +24,7 @@ pub enum SourceError {
         kind: &'static str,
     },
     /// Over the size limit.
-    #[error(
-        "{} is {}, over the limit of {} for a workflow file: keep data in files the workflow reads, not in the workflow",
-        .path.display(), size_text(*.size), size_text(*.limit)
-    )]
+    #[error("{}: {}", .path.display(), self.reason())]
     TooLarge {
         /// The path as given.
         path: PathBuf,
@@ -40,10 +34,7 @@ pub enum SourceError {
         limit: u64,
     },
     /// Not UTF-8 text.
-    #[error(
-        "{} is not UTF-8 text (invalid byte at offset {offset}): save it as UTF-8",
-        .path.display()
-    )]
+    #[error("{}: {}", .path.display(), self.reason())]
     NotUtf8 {
         /// The path as given.
         path: PathBuf,
@@ -51,7 +42,7 @@ pub enum SourceError {
         offset: usize,
     },
     /// It cannot be read.
-    #[error("cannot read the workflow file {}: {source}", .path.display())]
+    #[error("{}: {}", .path.display(), self.reason())]
     Io {
         /// The path as given.
         path: PathBuf,
@@ -60,13 +51,35 @@ pub enum SourceError {
     },
 }
 
-/// `12.5 MiB`, `300 bytes`.
+impl SourceError {
+    /// What is wrong, without the path (for messages that name the file already).
+    pub fn reason(&self) -> String {
+        match self {
+            SourceError::NotRegular { kind, .. } => format!(
+                "the workflow file is {kind}, not a regular file: name a workflow file (or, \
+                 where a folder is accepted, a folder holding `workflow.json`)"
+            ),
+            SourceError::TooLarge { size, limit, .. } => format!(
+                "the workflow file is {size} bytes, over the limit of {limit} bytes ({}): keep \
+                 data in files the workflow reads, not in the workflow",
+                size_text(*limit)
+            ),
+            SourceError::NotUtf8 { offset, .. } => format!(
+                "the workflow file is not UTF-8 text (invalid byte at offset {offset}): save it \
+                 as UTF-8"
+            ),
+            SourceError::Io { source, .. } => format!("cannot read the workflow file: {source}"),
+        }
+    }
+}
+
+/// `10 MiB`, `1.5 KiB`, `300 bytes`.
 fn size_text(bytes: u64) -> String {
     const MIB: u64 = 1024 * 1024;
     if bytes >= MIB {
-        format!("{:.1} MiB", bytes as f64 / MIB as f64)
+        format!("{} MiB", bytes as f64 / MIB as f64)
     } else if bytes >= 1024 {
-        format!("{:.1} KiB", bytes as f64 / 1024.0)
+        format!("{} KiB", bytes as f64 / 1024.0)
     } else {
         format!("{bytes} bytes")
     }
@@ -187,7 +200,12 @@ mod tests {
             ),
             "{error}"
         );
-        assert!(error.to_string().contains("101 bytes"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("is 101 bytes, over the limit of 100 bytes"),
+            "{error}"
+        );
         #[cfg(unix)]
         {
             let error = read_source(Path::new("/dev/zero"), 100).unwrap_err();
