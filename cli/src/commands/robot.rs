@@ -2,6 +2,7 @@
 //! register with), and this machine as a robot: `register`, `run`, `status`,
 //! `install|uninstall|start|stop`.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use alq_shared::client::NewRobotToken;
@@ -80,6 +81,11 @@ struct RunArgs {
     /// How long to keep finished job folders, e.g. 12h, 7d.
     #[arg(long, env = "ALQ_ROBOT_KEEP_JOB_FOLDERS_FOR", default_value = "7d", value_parser = humantime::parse_duration)]
     keep_job_folders_for: Duration,
+    /// Let workflows' file actions use only this folder (and the others given, and their
+    /// job folder). Repeatable; adds to `allow_paths` in the robot folder's config.toml.
+    /// Default: anywhere but alq's own folders.
+    #[arg(long = "allow-path", value_name = "DIR")]
+    allow_paths: Vec<PathBuf>,
 }
 
 /// Options of the service commands.
@@ -162,6 +168,7 @@ pub fn run(args: Args) -> u8 {
                 max_age: run.keep_job_folders_for,
                 max_folders: run.keep_job_folders,
             },
+            allow_paths: run.allow_paths,
         }),
         Command::Install(a) => agent::service(agent::Service::Install, a.user),
         Command::Uninstall(a) => agent::service(agent::Service::Uninstall, a.user),

@@ -4,10 +4,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use alq_robot::actions::browser;
+use alq_robot::actions::{Access, PathPolicy, browser};
 use alq_robot::engine::{self, EngineError, RunOptions};
 use alq_shared::events::RunStatus;
-use alq_shared::workflow::{LoadedWorkflow, ScreenshotPolicy, load};
+use alq_shared::workflow::{LoadedWorkflow, ScreenshotPolicy, load_guarded};
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
@@ -47,9 +47,13 @@ pub struct Args {
     #[arg(long, env = "ALQ_BROWSER_STARTUP_TIMEOUT", value_name = "DURATION",
           value_parser = startup_timeout, allow_negative_numbers = true)]
     pub browser_startup_timeout: Option<Duration>,
-    /// Allow `shell.run` steps to run commands.
+    /// Allow `shell.run` steps to run commands (which can read any file alq can).
     #[arg(long)]
     pub allow_shell: bool,
+    /// Let file actions use only this folder (and the others given, the workflow's
+    /// folder and the run folder). Repeatable. Default: anywhere but alq's own folders.
+    #[arg(long = "allow-path", value_name = "DIR")]
+    pub allow_paths: Vec<PathBuf>,
     /// Print every event as a JSON line on standard output instead of the progress display.
     #[arg(long)]
     pub json: bool,
@@ -63,7 +67,17 @@ pub fn run(args: Args) -> u8 {
     } else {
         args.file.clone()
     };
-    let loaded = match load(&file) {
+    let mut paths = PathPolicy::alq_folders();
+    for dir in &args.allow_paths {
+        paths.allow(dir);
+    }
+    // A `call` is refused, unread, where a file action would be.
+    let guard = |p: &Path| {
+        paths
+            .check(&p.display().to_string(), p, Access::Read)
+            .map(|_| ())
+    };
+    let loaded = match load_guarded(&file, &guard) {
         Ok(loaded) => loaded,
         Err(error) => {
             eprintln!("{error}");
@@ -102,6 +116,7 @@ pub fn run(args: Args) -> u8 {
         _ => ScreenshotPolicy::EachStep,
     });
     options.allow_shell = args.allow_shell;
+    options.paths = paths;
     options.cancel = cancel.clone();
     options.on_event = Some(progress.callback());
 

@@ -2,6 +2,7 @@
 
 mod asset;
 mod bench;
+mod bounds;
 mod browser;
 #[cfg(target_os = "linux")]
 mod browser_lifecycle;
@@ -14,8 +15,10 @@ mod job;
 mod login;
 mod navigation;
 mod package;
+mod paths;
 mod robot_agent;
 mod robot_ops;
+mod robot_paths;
 mod server;
 mod site;
 mod tenant;

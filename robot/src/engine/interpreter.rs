@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use alq_shared::events::{RunEvent, StepError, StepStatus};
 use alq_shared::workflow::{
-    Action, FailureKind, LoadedWorkflow, Param, ScreenshotPolicy, Step, load,
+    Action, FailureKind, LoadedWorkflow, Param, ScreenshotPolicy, Step, load_guarded,
 };
 use futures::future::LocalBoxFuture;
 use serde_json::{Map, Value};
@@ -23,7 +23,7 @@ use super::recorder::Recorder;
 use super::resolve_inputs;
 use super::scope::{Frame, Renderer};
 use crate::actions::browser::{Browser, BrowserOptions};
-use crate::actions::{ActionCtx, ActionError, run_other};
+use crate::actions::{Access, ActionCtx, ActionError, PathPolicy, run_other};
 
 /// How deep `call` may nest: deeper is almost surely a cycle through an expression path.
 const MAX_CALL_DEPTH: usize = 32;
@@ -38,6 +38,7 @@ pub(crate) struct Settings {
     pub(crate) browser_startup_timeout: Option<Duration>,
     pub(crate) screenshots: ScreenshotPolicy,
     pub(crate) allow_shell: bool,
+    pub(crate) paths: PathPolicy,
     pub(crate) cancel: CancellationToken,
 }
 
@@ -219,6 +220,14 @@ impl<'w> Interpreter<'w> {
         path: String,
         parent: Option<u64>,
     ) -> Result<(), Failure> {
+        // A loop of steps that never wait must still let timers, Ctrl-C and timeouts in.
+        tokio::task::consume_budget().await;
+        if let Some(message) = self.recorder.limit_reached() {
+            return Err(Failure::new(
+                format!("{message}; stopped before {path}"),
+                FailureKind::Application,
+            ));
+        }
         self.seq += 1;
         let seq = self.seq;
         let started = Instant::now();
@@ -506,6 +515,8 @@ impl<'w> Interpreter<'w> {
                 }
                 Action::While(args) => {
                     let mut iterations: u32 = 0;
+                    // Its own timeout_ms bounds the whole loop, even one that never waits.
+                    let deadline = step.common.timeout_ms.map(|_| Instant::now() + timeout);
                     loop {
                         let holds = self
                             .renderer
@@ -522,6 +533,13 @@ impl<'w> Interpreter<'w> {
                         }
                         if self.settings.cancel.is_cancelled() {
                             return Err(Failure::cancelled());
+                        }
+                        if deadline.is_some_and(|d| Instant::now() >= d) {
+                            return Err(app(format!(
+                                "the condition `{}` still holds after {} (timeout_ms) and {iterations} iterations",
+                                args.condition,
+                                human_duration(timeout)
+                            )));
                         }
                         iterations += 1;
                         self.frame_mut().locals.push((
@@ -617,6 +635,7 @@ impl<'w> Interpreter<'w> {
             workflow_dir: &workflow_dir,
             run_dir: &self.settings.run_dir,
             allow_shell: self.settings.allow_shell,
+            paths: &self.settings.paths,
         };
         let result = if let Action::BrowserClose(_) = action {
             if let Some(browser) = self.browser.take() {
@@ -681,6 +700,10 @@ impl<'w> Interpreter<'w> {
         }
         let target = self.render_text(args.workflow.as_str())?;
         let file = self.frame().workflow_dir.join(&target);
+        let paths = &self.settings.paths;
+        let file = paths
+            .check(&target, &file, Access::Read)
+            .map_err(|why| app(format!("`call` of `{target}`: {why}")))?;
         let inputs = self
             .renderer
             .render(&Value::Object(args.inputs.clone()), self.frame())
@@ -691,7 +714,13 @@ impl<'w> Interpreter<'w> {
         };
         // Called files were validated with the caller; a path built by an expression
         // is loaded (and validated) here, when its name is known.
-        let loaded = load(&file).map_err(|e| app(format!("cannot load `{target}`:\n{e}")))?;
+        let guard = |p: &Path| {
+            paths
+                .check(&p.display().to_string(), p, Access::Read)
+                .map(|_| ())
+        };
+        let loaded = load_guarded(&file, &guard)
+            .map_err(|e| app(format!("cannot load `{target}`:\n{e}")))?;
         let inputs = resolve_inputs(&loaded.workflow, &inputs)
             .map_err(|p| app(format!("inputs of `{target}`: {}", p.join("; "))))?;
         self.frames.push(Frame {

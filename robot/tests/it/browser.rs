@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use alq_robot::actions::browser::{Browser, BrowserOptions};
-use alq_robot::actions::{ActionCtx, ActionError, ActionResult};
+use alq_robot::actions::{ActionCtx, ActionError, ActionResult, PathPolicy};
 use alq_shared::workflow::Action;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -53,12 +53,14 @@ fn action(step: Value) -> Action {
 impl Session {
     async fn run_for(&mut self, step: Value, timeout: Duration) -> ActionResult {
         let action = action(step);
+        let paths = PathPolicy::alq_folders();
         let ctx = ActionCtx {
             timeout,
             cancel: &self.cancel,
             workflow_dir: self.dir.path(),
             run_dir: self.dir.path(),
             allow_shell: false,
+            paths: &paths,
         };
         self.browser.run(&action, &ctx).await
     }

@@ -238,8 +238,11 @@ impl Browser {
     /// Output: the file's absolute path.
     pub(super) async fn upload(&self, a: &UploadArgs, ctx: &ActionCtx<'_>) -> ActionResult {
         let selector = Selector::parse(a.selector.as_str());
-        let path = std::path::absolute(ctx.resolve(a.path.as_str()))
-            .map_err(|e| ActionError::app(format!("bad upload path {:?}: {e}", a.path.as_str())))?;
+        let path = ctx.path(
+            "browser.upload",
+            a.path.as_str(),
+            crate::actions::Access::Read,
+        )?;
         if !path.is_file() {
             return Err(ActionError::app(format!(
                 "the file to upload, {}, does not exist",

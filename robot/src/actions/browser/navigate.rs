@@ -16,7 +16,7 @@ use thirtyfour::error::{WebDriverError, WebDriverErrorInner};
 use super::Browser;
 use super::download::files;
 use super::locate::short;
-use crate::actions::{ActionCtx, ActionError, ActionResult};
+use crate::actions::{Access, ActionCtx, ActionError, ActionResult};
 
 /// Marks the document before a navigation: if the mark survives it, no new page opened.
 const MARK: &str = "window.__alqStay = true;";
@@ -51,6 +51,18 @@ impl Browser {
     /// without an HTTP status, e.g. `file://`).
     pub(super) async fn goto(&mut self, a: &UrlArgs, ctx: &ActionCtx<'_>) -> ActionResult {
         let url = a.url.as_str();
+        // A local page is a file the browser reads: the same rules as for file actions.
+        if let Some(path) = reqwest::Url::parse(url)
+            .ok()
+            .filter(|u| u.scheme() == "file")
+            .and_then(|u| u.to_file_path().ok())
+        {
+            ctx.path(
+                &format!("opening {url}"),
+                &path.to_string_lossy(),
+                Access::Read,
+            )?;
+        }
         self.apply_timeout(ctx.timeout)
             .await
             .map_err(|e| ActionError::app(format!("cannot set timeouts: {}", short(&e))))?;
