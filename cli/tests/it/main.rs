@@ -15,6 +15,8 @@ mod navigation;
 mod package;
 mod robot_agent;
 mod robot_ops;
+mod robot_secrets;
+mod secrets;
 mod server;
 mod site;
 mod tenant;
