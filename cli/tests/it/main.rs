@@ -19,6 +19,8 @@ mod paths;
 mod robot_agent;
 mod robot_ops;
 mod robot_paths;
+mod robot_secrets;
+mod secrets;
 mod server;
 mod site;
 mod tenant;

@@ -147,6 +147,12 @@ fn run(job: LeasedJob, context: JobContext) -> JobResult {
     options.cancel = context.cancel.clone();
     options.paths = context.paths.clone();
     options.on_event = Some(spooler(job.job_id, run_dir, context.spool, context.wake));
+    options.job = Some(engine::JobInfo {
+        id: job.job_id,
+        attempt: job.attempt,
+    });
+    // The name of the job's folder: one per attempt.
+    options.run_id = Some(format!("{}-{}", job.job_id, job.attempt));
     match runtime.block_on(engine::run(&loaded, options)) {
         Ok(outcome) => {
             let error = outcome.error.map(|e| JobError {

@@ -2,9 +2,11 @@
 //! conditions and cancellation, and writes the run folder (events, screenshots, report).
 
 mod interpreter;
+mod reads;
 mod recorder;
 pub mod report;
 mod scope;
+mod taint;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -58,6 +60,21 @@ pub struct RunOptions {
     pub cancel: CancellationToken,
     /// Called with every event.
     pub on_event: Option<EventCallback>,
+    /// The job this run is an attempt of (`{{ job.id }}`, `{{ job.attempt }}`); `None`
+    /// for `alq run`.
+    pub job: Option<JobInfo>,
+    /// `{{ run.id }}`; the run folder's name when not given.
+    pub run_id: Option<String>,
+}
+
+/// The job a run is an attempt of, as workflows see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobInfo {
+    /// The job's id.
+    pub id: i64,
+    /// Which attempt this run is, from 1: a job runs again after a failure, or when its
+    /// robot stopped answering, even after its steps ended.
+    pub attempt: i64,
 }
 
 impl RunOptions {
@@ -78,6 +95,8 @@ impl RunOptions {
             max_event_bytes: MAX_EVENT_BYTES,
             cancel: CancellationToken::new(),
             on_event: None,
+            job: None,
+            run_id: None,
         }
     }
 }
@@ -177,29 +196,35 @@ pub async fn run(loaded: &LoadedWorkflow, options: RunOptions) -> Result<RunOutc
     recorder.limit(options.max_events, options.max_event_bytes);
     let mut paths = options.paths;
     paths.own(&run_dir).allow_implicitly(&loaded.dir);
-    for (name, spec) in &workflow.inputs {
-        if spec.secret
-            && let Some(Value::String(secret)) = inputs.get(name)
-        {
-            recorder.add_secret(secret);
-        }
-    }
+    let inputs_taint = interpreter::secret_inputs(workflow, &inputs, &mut recorder);
     for value in options.assets.values() {
         if let Some(Value::String(password)) = value.get("password") {
             recorder.add_secret(password);
         }
     }
+    let shown = match inputs_taint.mask(&Value::Object(inputs.clone())) {
+        Value::Object(shown) => shown,
+        _ => Map::new(),
+    };
     recorder.emit(RunEvent::RunStarted {
         at: chrono::Utc::now(),
         workflow: workflow.name.clone(),
-        inputs: recorder.redact_map(&inputs),
+        inputs: recorder.redact_map(&shown),
+    });
+    let run_id = options.run_id.clone().unwrap_or_else(|| {
+        run_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
     });
 
     let mut interpreter = Interpreter::new(
         loaded,
-        inputs,
+        (inputs, inputs_taint),
         options.assets,
         interpreter::Settings {
+            run_id,
+            job: options.job,
             run_dir: run_dir.clone(),
             headless: options.headless,
             webdriver_url: options.webdriver_url,

@@ -9,8 +9,7 @@ use alq_shared::events::RunEvent;
 use serde_json::{Map, Value};
 
 use super::EventCallback;
-
-const MASK: &str = "***";
+use super::taint::MASK;
 
 pub(crate) struct Recorder {
     run_dir: PathBuf,

@@ -3,5 +3,6 @@
 mod actions;
 mod browser;
 mod common;
+mod secrets;
 mod site;
 mod startup;

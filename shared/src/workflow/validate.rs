@@ -380,6 +380,11 @@ impl Checker {
                 && !self.inputs.contains(input)
             {
                 self.problem(path, format!("the workflow declares no input `{input}`"));
+            } else if root == "job"
+                && let Some(field) = second
+                && !["id", "attempt"].contains(&field)
+            {
+                self.problem(path, format!("`job` has `id` and `attempt`, not `{field}`"));
             }
         }
     }
