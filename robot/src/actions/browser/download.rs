@@ -22,8 +22,8 @@ impl Browser {
         };
         let before = files(&self.download_dir);
         let mut wait = Waiter::new(ctx);
-        self.act(&selector, Need::Clickable, &mut wait, async |el| {
-            el.click().await
+        self.act(&selector, Need::Click, &mut wait, async |target| {
+            self.press_at(target, false).await
         })
         .await?;
         wait.unmet = Unmet::Other("no download finished".into());

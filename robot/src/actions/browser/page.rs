@@ -175,8 +175,8 @@ impl Browser {
             Some(selector) => {
                 let selector = Selector::parse(selector.as_str());
                 let mut wait = Waiter::new(ctx);
-                self.act(&selector, Need::Visible, &mut wait, async |el| {
-                    el.clone().enter_frame().await
+                self.act(&selector, Need::Visible, &mut wait, async |target| {
+                    target.el.clone().enter_frame().await
                 })
                 .await?;
             }
