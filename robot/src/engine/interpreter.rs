@@ -763,13 +763,13 @@ impl<'w> Interpreter<'w> {
         }
         let target = self.render_text(args.workflow.as_str())?.text();
         let file = self.frame().workflow_dir.join(&target);
+        let inputs = self
+            .render(&Value::Object(args.inputs.clone()))
+            .map_err(|e| app(format!("inputs: {e}")))?;
         let paths = &self.settings.paths;
         let file = paths
             .check(&target, &file, Access::Read)
             .map_err(|why| app(format!("`call` of `{target}`: {why}")))?;
-        let inputs = self
-            .render(&Value::Object(args.inputs.clone()))
-            .map_err(|e| app(format!("inputs: {e}")))?;
         let mut inputs_taint = inputs.taint;
         let inputs = match inputs.value {
             Value::Object(map) => map,

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use alq_robot::actions::browser::{Browser, BrowserOptions};
-use alq_robot::actions::{ActionCtx, ActionError};
+use alq_robot::actions::{ActionCtx, ActionError, PathPolicy};
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
@@ -137,12 +137,14 @@ async fn a_navigation_that_runs_out_of_time_says_whether_it_was_navigating_or_lo
     let mut browser = Browser::start(&options(dir.path()), &cancel)
         .await
         .expect("the browser starts");
+    let paths = PathPolicy::alq_folders();
     let ctx = ActionCtx {
         timeout: Duration::from_secs(1),
         cancel: &cancel,
         workflow_dir: dir.path(),
         run_dir: dir.path(),
         allow_shell: false,
+        paths: &paths,
     };
     let open = |url: String| {
         let workflow = json!({"name": "t", "steps": [{"action": "browser.open", "url": url}]});
