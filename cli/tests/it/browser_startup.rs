@@ -15,8 +15,12 @@ use crate::robot_agent::{Robot, job, setup, wait_state};
 use crate::site;
 
 /// How long the wrapper sleeps before it starts chromedriver: beyond the step timeout
-/// of the workflows below (1 s), within the default start-up budget (60 s).
-const SLEEP_S: u64 = 3;
+/// of the workflows below with its grace (10 s + 2 s), within the default start-up
+/// budget (60 s). The step timeout is not shorter because the first page of a fresh
+/// Chromium on a loaded machine can take seconds: the test must not depend on speed.
+const SLEEP_S: u64 = 13;
+/// The `timeout_ms` of every step of [`workflow`].
+const STEP_TIMEOUT_MS: u64 = 10_000;
 
 /// The real chromedriver, as the tests find it.
 fn real_chromedriver() -> PathBuf {
@@ -46,10 +50,10 @@ fn slow_chromedriver(ws: &Workspace) -> PathBuf {
     path
 }
 
-/// A workflow whose steps each have 1 s: open the form, read its heading.
+/// A workflow whose steps each have [`STEP_TIMEOUT_MS`]: open the form, read its heading.
 fn workflow(site: std::net::SocketAddr, browser: &str) -> String {
     format!(
-        r#"{{"name": "slow-start", "defaults": {{"timeout_ms": 1000}}, "browser": {{{browser}}},
+        r#"{{"name": "slow-start", "defaults": {{"timeout_ms": {STEP_TIMEOUT_MS}}}, "browser": {{{browser}}},
   "steps": [
     {{"action": "browser.open", "url": "http://{site}/form"}},
     {{"id": "title", "action": "browser.extract", "selector": "h1"}}
@@ -133,7 +137,7 @@ fn a_start_up_budget_shorter_than_the_start_fails_naming_what_and_how_to_raise_i
         "Chromium",
         "`browser.startup_timeout_ms`",
         "`--browser-startup-timeout`",
-        "chromedriver's stderr ended with: \"slow-chromedriver: sleeping 3 s\"",
+        &format!("chromedriver's stderr ended with: \"slow-chromedriver: sleeping {SLEEP_S} s\""),
     ] {
         assert!(message.contains(piece), "{piece:?} in {message}");
     }
@@ -157,13 +161,13 @@ fn the_flag_and_its_variable_override_the_workflows_budget() {
     ws.write("wf.json", &workflow(site, r#""startup_timeout_ms": 1000"#));
     run_slow(
         &ws,
-        &["run", "wf.json", "--browser-startup-timeout", "30s"],
+        &["run", "wf.json", "--browser-startup-timeout", "45s"],
         &[],
     )
     .expect_code(0);
     let events = events(&ws.run_dir());
     let started = browser_started(&events).expect("a browser_started event");
-    assert_eq!(started["startup_timeout_ms"], 30_000);
+    assert_eq!(started["startup_timeout_ms"], 45_000);
 
     // And the other way: a workflow that leaves room, a machine that says less.
     let ws = Workspace::new();
@@ -234,6 +238,38 @@ fn bad_start_up_budgets_are_refused_with_a_clear_error() {
     assert_eq!(field["minimum"], 1, "{field}");
     assert_eq!(field["maximum"], 600_000, "{field}");
     assert_eq!(field["default"], 60_000, "{field}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_chromedriver_that_exits_at_start_is_named_with_its_last_words() {
+    use std::os::unix::fs::PermissionsExt;
+    let ws = Workspace::new();
+    let broken = ws.write(
+        "broken-chromedriver",
+        "#!/bin/sh\necho 'broken-chromedriver: cannot bind' >&2\nexit 3\n",
+    );
+    std::fs::set_permissions(&broken, std::fs::Permissions::from_mode(0o755)).unwrap();
+    ws.write(
+        "wf.json",
+        r#"{"name": "x", "steps": [{"action": "browser.open", "url": "about:blank"}]}"#,
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_alq"))
+        .args(["run", "wf.json"])
+        .current_dir(ws.path())
+        .env("ALQ_CHROMEDRIVER", &broken)
+        .output()
+        .unwrap();
+    let run = Run::from(output);
+    run.expect_code(1);
+    let message = run_error(&ws.run_dir());
+    for piece in [
+        "starting the browser failed: chromedriver exited at start (exit status: 3)",
+        &format!("started chromedriver {}", broken.display()),
+        "chromedriver's stderr ended with: \"broken-chromedriver: cannot bind\"",
+    ] {
+        assert!(message.contains(piece), "{piece:?} in {message}");
+    }
 }
 
 #[test]

@@ -36,7 +36,7 @@ pub(super) struct Chromedriver {
     /// Profile and `TMPDIR` of Chromium; removed on drop.
     pub(super) home: tempfile::TempDir,
     /// The task that reads chromedriver's stderr (into the start's tail).
-    stderr: Option<tokio::task::AbortHandle>,
+    stderr: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Every chromedriver this process runs (pid and folder), for [`kill_all`].
@@ -137,8 +137,11 @@ impl Chromedriver {
         let status_url = format!("{}/status", self.url);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                // Its last words are still on the way through the pipe.
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                // Its last words may still be on their way through the pipe: the reader
+                // ends at the pipe's end (unless something it started still holds it).
+                if let Some(reader) = self.stderr.as_mut() {
+                    let _ = tokio::time::timeout(Duration::from_secs(1), reader).await;
+                }
                 return Err(startup.failed(format!("chromedriver exited at start ({status})")));
             }
             if let Ok(response) = client.get(&status_url).send().await

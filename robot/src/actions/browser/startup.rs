@@ -180,9 +180,9 @@ impl Tail {
     pub(super) fn follow(
         &self,
         stream: impl AsyncRead + Unpin + Send + 'static,
-    ) -> tokio::task::AbortHandle {
+    ) -> tokio::task::JoinHandle<()> {
         let lines = self.0.clone();
-        let task = tokio::spawn(async move {
+        tokio::spawn(async move {
             let mut reader = BufReader::new(stream);
             let mut buffer = Vec::new();
             loop {
@@ -208,8 +208,7 @@ impl Tail {
                     }
                 }
             }
-        });
-        task.abort_handle()
+        })
     }
 
     /// The last `n` lines, oldest first.
