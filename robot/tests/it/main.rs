@@ -3,4 +3,5 @@
 mod actions;
 mod browser;
 mod common;
+mod limits;
 mod site;
