@@ -5,6 +5,7 @@ mod actionable_site;
 mod actions;
 mod browser;
 mod common;
+mod limits;
 mod secrets;
 mod site;
 mod startup;

@@ -55,7 +55,12 @@ pub fn check_dir(
                 });
             }
             Err(SourceError::Io { source, .. }) => return Err(io(source)),
-            Err(other) => return Err(other.into()),
+            Err(other) => {
+                return Err(PackageError::BadWorkflowFile {
+                    file,
+                    reason: other.reason(),
+                });
+            }
         };
         let Ok(value) = serde_json::from_str::<Value>(&source) else {
             continue; // `load` reports it

@@ -82,6 +82,14 @@ pub enum PackageError {
     /// The workflow file is not a regular file, or not text.
     #[error(transparent)]
     Source(#[from] crate::workflow::SourceError),
+    /// A workflow file of the package is not text (named by its path in the package).
+    #[error("{file}: {reason}")]
+    BadWorkflowFile {
+        /// Its path in the package.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The workflow (or a file it calls) is not valid.
     #[error("{0}")]
     Invalid(#[from] WorkflowError),

@@ -245,7 +245,7 @@ pub struct WhileArgs {
     /// An expression checked before each iteration.
     pub condition: String,
     /// The step fails when the condition still holds after this many iterations (at
-    /// most [`MAX_WHILE_ITERATIONS`]).
+    /// most 100000).
     #[serde(default = "default_max_iterations")]
     #[schemars(range(min = 1, max = 100_000))]
     pub max_iterations: u32,
