@@ -411,3 +411,38 @@ async fn job_and_run_identity_are_in_expressions() {
     assert_eq!(robot.outcome.outputs["attempt"], 3);
     assert_eq!(robot.outcome.outputs["run"], "42-3");
 }
+
+#[tokio::test]
+async fn the_browser_gets_the_secret_in_clear_and_shows_it_masked() {
+    if crate::common::program("ALQ_CHROMEDRIVER", "chromedriver").is_none() {
+        return;
+    }
+    let site = crate::site::start().await;
+    let run = run(
+        json!({"name": "t",
+            "outputs": {"ok": "{{ vars.ok }}"},
+            "steps": [
+                {"action": "browser.open", "url": site.url("/form")},
+                {"action": "browser.type", "selector": "#name", "text": "{{ inputs.pw | upper }}", "clear": true},
+                {"id": "typed", "action": "browser.extract", "selector": "#name", "property": "value"},
+                {"id": "reversed", "action": "browser.script",
+                 "script": "return arguments[0].split('').reverse().join('')",
+                 "args": ["{{ inputs.pw | upper }}"]},
+                {"action": "if",
+                 "condition": "steps.typed.output == inputs.pw | upper and steps.reversed.output == inputs.pw | upper | reverse",
+                 "then": [{"action": "set", "vars": {"ok": "typed and passed in clear"}}],
+                 "else": [{"action": "set", "vars": {"ok": "not in clear"}}]},
+                {"action": "browser.close"}
+            ]}),
+        |_| {},
+    )
+    .await;
+    succeeded(&run);
+    assert_eq!(run.outcome.outputs["ok"], "typed and passed in clear");
+    // The page's value is masked by value, the script's result because it was computed
+    // from a secret.
+    assert_eq!(run.finished("steps[2]")["output"], "***");
+    assert_eq!(run.finished("steps[3]")["output"], "***");
+    let derived = derived();
+    run.shows_none_of(&derived.iter().map(String::as_str).collect::<Vec<_>>());
+}
