@@ -257,6 +257,38 @@ async fn run_failing(message: &str) -> Run {
     .await
 }
 
+#[tokio::test]
+async fn labels_and_action_errors_built_from_a_secret_are_masked() {
+    let run = run(
+        json!({"name": "t", "steps": [
+            {"action": "http.request", "url": "http://127.0.0.1:1/{{ inputs.pw[:3] }}",
+             "continue_on_error": true}
+        ]}),
+        |_| {},
+    )
+    .await;
+    succeeded(&run);
+    let started = run
+        .outcome
+        .events
+        .iter()
+        .map(|e| serde_json::to_value(e).expect("JSON"))
+        .find(|e| e["event"] == "step_started")
+        .expect("step_started");
+    assert_eq!(started["label"], "http.request http://127.0.0.1:1/***");
+    // The error quotes the URL the action was given: masked by value, though the part
+    // computed from the secret is only 3 characters long.
+    let error = run.finished("steps[0]")["error"]["message"]
+        .as_str()
+        .expect("an error")
+        .to_owned();
+    assert!(error.contains("***"), "{error}");
+    run.shows_none_of(&["127.0.0.1:1/Hun"]);
+    // The inputs are shown masked in `run_started`, whatever their type.
+    let first = serde_json::to_value(&run.outcome.events[0]).expect("JSON");
+    assert_eq!(first["inputs"]["pw"], "***");
+}
+
 #[test]
 fn debug_cannot_dump_the_context() {
     // `debug()` would print every name with its value, without naming any of them.
