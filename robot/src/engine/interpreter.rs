@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use alq_shared::events::{RunEvent, StepError, StepStatus};
 use alq_shared::workflow::{
-    Action, FailureKind, LoadedWorkflow, Param, ScreenshotPolicy, Step, Workflow, load,
+    Action, FailureKind, LoadedWorkflow, Param, ScreenshotPolicy, Step, Workflow, load_guarded,
 };
 use futures::future::LocalBoxFuture;
 use serde_json::{Map, Value};
@@ -25,7 +25,7 @@ use super::scope::{Frame, Rendered, Renderer};
 use super::taint::Taint;
 use super::{JobInfo, resolve_inputs};
 use crate::actions::browser::{Browser, BrowserOptions};
-use crate::actions::{ActionCtx, ActionError, run_other};
+use crate::actions::{Access, ActionCtx, ActionError, PathPolicy, run_other};
 
 /// How deep `call` may nest: deeper is almost surely a cycle through an expression path.
 const MAX_CALL_DEPTH: usize = 32;
@@ -38,8 +38,11 @@ pub(crate) struct Settings {
     pub(crate) job: Option<JobInfo>,
     pub(crate) headless: Option<bool>,
     pub(crate) webdriver_url: Option<String>,
+    /// Overrides `browser.startup_timeout_ms` (the machine knows how slow it is).
+    pub(crate) browser_startup_timeout: Option<Duration>,
     pub(crate) screenshots: ScreenshotPolicy,
     pub(crate) allow_shell: bool,
+    pub(crate) paths: PathPolicy,
     pub(crate) cancel: CancellationToken,
 }
 
@@ -251,6 +254,14 @@ impl<'w> Interpreter<'w> {
         path: String,
         parent: Option<u64>,
     ) -> Result<(), Failure> {
+        // A loop of steps that never wait must still let timers, Ctrl-C and timeouts in.
+        tokio::task::consume_budget().await;
+        if let Some(message) = self.recorder.limit_reached() {
+            return Err(Failure::new(
+                format!("{message}; stopped before {path}"),
+                FailureKind::Application,
+            ));
+        }
         self.seq += 1;
         let seq = self.seq;
         let started = Instant::now();
@@ -439,17 +450,24 @@ impl<'w> Interpreter<'w> {
         // it alone can take longer than a step's timeout: it has its own limits (see
         // `Browser::start`), and the step's clock starts once the browser is up.
         if matches!(step.action, Action::BrowserOpen(_)) && self.browser.is_none() {
-            self.start_browser().await?;
+            self.start_browser(seq).await?;
         }
         let work = self.execute(step, path, seq, timeout);
         match limit {
             None => work.await,
             Some(limit) => match tokio::time::timeout(limit, work).await {
                 Ok(result) => result,
-                Err(_) => Err(Failure::new(
-                    format!("timed out after {}", human_duration(timeout)),
-                    FailureKind::Application,
-                )),
+                Err(_) => {
+                    let phase = if step.action.is_browser() {
+                        format!(" ({})", crate::actions::browser::phase(&step.action))
+                    } else {
+                        String::new()
+                    };
+                    Err(Failure::new(
+                        format!("timed out after {}{phase}", human_duration(timeout)),
+                        FailureKind::Application,
+                    ))
+                }
             },
         }
     }
@@ -552,6 +570,8 @@ impl<'w> Interpreter<'w> {
                 }
                 Action::While(args) => {
                     let mut iterations: u32 = 0;
+                    // Its own timeout_ms bounds the whole loop, even one that never waits.
+                    let deadline = step.common.timeout_ms.map(|_| Instant::now() + timeout);
                     loop {
                         let holds = self
                             .renderer
@@ -568,6 +588,13 @@ impl<'w> Interpreter<'w> {
                         }
                         if self.settings.cancel.is_cancelled() {
                             return Err(Failure::cancelled());
+                        }
+                        if deadline.is_some_and(|d| Instant::now() >= d) {
+                            return Err(app(format!(
+                                "the condition `{}` still holds after {} (timeout_ms) and {iterations} iterations",
+                                args.condition,
+                                human_duration(timeout)
+                            )));
                         }
                         iterations += 1;
                         self.frame_mut().locals.push((
@@ -651,13 +678,13 @@ impl<'w> Interpreter<'w> {
             && !matches!(action, Action::BrowserClose(_))
             && self.browser.is_none()
         {
+            // `browser.open` started it before its clock started (see `attempt`).
             if !matches!(action, Action::BrowserOpen(_)) {
                 return Err(Failure::new(
                     "no browser is open: add a `browser.open` step before this one",
                     FailureKind::Application,
                 ));
             }
-            self.start_browser().await?;
         }
         let workflow_dir = self.frame().workflow_dir.clone();
         let ctx = ActionCtx {
@@ -666,6 +693,7 @@ impl<'w> Interpreter<'w> {
             workflow_dir: &workflow_dir,
             run_dir: &self.settings.run_dir,
             allow_shell: self.settings.allow_shell,
+            paths: &self.settings.paths,
         };
         let result = if let Action::BrowserClose(_) = action {
             if let Some(browser) = self.browser.take() {
@@ -683,8 +711,9 @@ impl<'w> Interpreter<'w> {
         result.map_err(into_failure)
     }
 
-    /// Starts chromedriver (or connects to the WebDriver server) and the browser.
-    async fn start_browser(&mut self) -> Result<(), Failure> {
+    /// Starts chromedriver (or connects to the WebDriver server) and the browser, within
+    /// the start-up budget, for step `seq`; records how long it took.
+    async fn start_browser(&mut self, seq: u64) -> Result<(), Failure> {
         let config = &self.loaded.workflow.browser;
         let options = BrowserOptions {
             headless: self.settings.headless.unwrap_or(config.headless),
@@ -697,10 +726,21 @@ impl<'w> Interpreter<'w> {
             window: config.window,
             download_dir: self.settings.run_dir.join("downloads"),
         };
-        let browser = Browser::start(&options, &self.settings.cancel)
+        let budget = self
+            .settings
+            .browser_startup_timeout
+            .unwrap_or(Duration::from_millis(config.startup_timeout_ms));
+        let started = Instant::now();
+        let browser = Browser::start_within(&options, budget, &self.settings.cancel)
             .await
             .map_err(into_failure)?;
         self.browser = Some(browser);
+        self.recorder.emit(RunEvent::BrowserStarted {
+            seq,
+            at: chrono::Utc::now(),
+            duration_ms: started.elapsed().as_millis() as u64,
+            startup_timeout_ms: budget.as_millis() as u64,
+        });
         Ok(())
     }
 
@@ -721,6 +761,10 @@ impl<'w> Interpreter<'w> {
         let inputs = self
             .render(&Value::Object(args.inputs.clone()))
             .map_err(|e| app(format!("inputs: {e}")))?;
+        let paths = &self.settings.paths;
+        let file = paths
+            .check(&target, &file, Access::Read)
+            .map_err(|why| app(format!("`call` of `{target}`: {why}")))?;
         let mut inputs_taint = inputs.taint;
         let inputs = match inputs.value {
             Value::Object(map) => map,
@@ -728,7 +772,13 @@ impl<'w> Interpreter<'w> {
         };
         // Called files were validated with the caller; a path built by an expression
         // is loaded (and validated) here, when its name is known.
-        let loaded = load(&file).map_err(|e| app(format!("cannot load `{target}`:\n{e}")))?;
+        let guard = |p: &Path| {
+            paths
+                .check(&p.display().to_string(), p, Access::Read)
+                .map(|_| ())
+        };
+        let loaded = load_guarded(&file, &guard)
+            .map_err(|e| app(format!("cannot load `{target}`:\n{e}")))?;
         let inputs = resolve_inputs(&loaded.workflow, &inputs)
             .map_err(|p| app(format!("inputs of `{target}`: {}", p.join("; "))))?;
         match secret_inputs(&loaded.workflow, &inputs, &mut self.recorder) {

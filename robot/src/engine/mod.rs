@@ -13,12 +13,21 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use alq_shared::events::{RunEvent, RunStatus, StepError};
-use alq_shared::workflow::{LoadedWorkflow, ScreenshotPolicy, Workflow, json_type_name};
+use alq_shared::workflow::{
+    FailureKind, LoadedWorkflow, ScreenshotPolicy, Workflow, json_type_name,
+};
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
+use crate::actions::PathPolicy;
 use interpreter::Interpreter;
 use recorder::Recorder;
+
+/// The most events one run (one attempt of a job) records. A run that reaches it starts
+/// no further step and fails: nothing is dropped.
+pub const MAX_EVENTS: u64 = 100_000;
+/// The most event text (JSON) one run records, 256 MiB, with the same rule.
+pub const MAX_EVENT_BYTES: u64 = 256 * 1024 * 1024;
 
 /// A callback that sees every event as it happens (progress display, robot upload).
 pub type EventCallback = Box<dyn FnMut(&RunEvent) + Send + Sync>;
@@ -36,10 +45,18 @@ pub struct RunOptions {
     pub headless: Option<bool>,
     /// Overrides `browser.webdriver_url`.
     pub webdriver_url: Option<String>,
+    /// Overrides `browser.startup_timeout_ms`: how long starting the browser may take.
+    pub browser_startup_timeout: Option<std::time::Duration>,
     /// Overrides `defaults.screenshot`.
     pub screenshots: Option<ScreenshotPolicy>,
     /// Lets `shell.run` run.
     pub allow_shell: bool,
+    /// Where file actions may go; the run folder and the workflow's folder are added.
+    pub paths: PathPolicy,
+    /// At most this many events ([`MAX_EVENTS`]).
+    pub max_events: u64,
+    /// At most this much event text ([`MAX_EVENT_BYTES`]).
+    pub max_event_bytes: u64,
     /// Cancelled to stop the run at the next step boundary.
     pub cancel: CancellationToken,
     /// Called with every event.
@@ -62,7 +79,8 @@ pub struct JobInfo {
 }
 
 impl RunOptions {
-    /// Options with defaults for everything but the run folder.
+    /// Options with defaults for everything but the run folder; alq's own folders are
+    /// out of the workflow's reach ([`PathPolicy::alq_folders`]).
     pub fn new(run_dir: impl Into<PathBuf>) -> Self {
         RunOptions {
             inputs: Map::new(),
@@ -70,8 +88,12 @@ impl RunOptions {
             run_dir: run_dir.into(),
             headless: None,
             webdriver_url: None,
+            browser_startup_timeout: None,
             screenshots: None,
             allow_shell: false,
+            paths: PathPolicy::alq_folders(),
+            max_events: MAX_EVENTS,
+            max_event_bytes: MAX_EVENT_BYTES,
             cancel: CancellationToken::new(),
             on_event: None,
             job: None,
@@ -172,6 +194,9 @@ pub async fn run(loaded: &LoadedWorkflow, options: RunOptions) -> Result<RunOutc
             path: run_dir.clone(),
             source,
         })?;
+    recorder.limit(options.max_events, options.max_event_bytes);
+    let mut paths = options.paths;
+    paths.own(&run_dir).allow_implicitly(&loaded.dir);
     let inputs_taint = interpreter::secret_inputs(workflow, &inputs, &mut recorder);
     for value in options.assets.values() {
         if let Some(Value::String(password)) = value.get("password") {
@@ -204,8 +229,10 @@ pub async fn run(loaded: &LoadedWorkflow, options: RunOptions) -> Result<RunOutc
             run_dir: run_dir.clone(),
             headless: options.headless,
             webdriver_url: options.webdriver_url,
+            browser_startup_timeout: options.browser_startup_timeout,
             screenshots: options.screenshots.unwrap_or(workflow.defaults.screenshot),
             allow_shell: options.allow_shell,
+            paths,
             cancel: options.cancel,
         },
         recorder,
@@ -221,6 +248,20 @@ pub async fn run(loaded: &LoadedWorkflow, options: RunOptions) -> Result<RunOutc
             (RunStatus::Cancelled, Some(failure.into_error()), Map::new())
         }
         Err(failure) => (RunStatus::Failed, Some(failure.into_error()), Map::new()),
+    };
+    // Past the event limit no step starts; whatever caught that, the run failed.
+    let (status, error, outputs) = match recorder.limit_reached() {
+        Some(message) if status != RunStatus::Cancelled => {
+            let error = StepError {
+                message,
+                kind: FailureKind::Application,
+                step: None,
+                seq: None,
+                url: None,
+            };
+            (RunStatus::Failed, Some(error), Map::new())
+        }
+        _ => (status, error, outputs),
     };
     // What leaves the engine is masked like the events are.
     let error = error.map(|mut e| {
