@@ -218,7 +218,7 @@ impl<'w> Interpreter<'w> {
         (self.recorder, shown)
     }
 
-    fn outputs(&mut self, outputs: &Map<String, Value>) -> Result<Rendered, Failure> {
+    fn outputs(&self, outputs: &Map<String, Value>) -> Result<Rendered, Failure> {
         self.render(&Value::Object(outputs.clone()))
             .map_err(|e| Failure {
                 step: Some("outputs".into()),
@@ -226,14 +226,9 @@ impl<'w> Interpreter<'w> {
             })
     }
 
-    /// Renders a value in the current frame; the texts it computed from secrets are
-    /// masked wherever they appear from now on.
-    fn render(&mut self, value: &Value) -> Result<Rendered, String> {
-        let rendered = self.renderer.render(value, self.frame())?;
-        for secret in &rendered.secrets {
-            self.recorder.add_secret(secret);
-        }
-        Ok(rendered)
+    /// Renders a value in the current frame.
+    fn render(&self, value: &Value) -> Result<Rendered, String> {
+        self.renderer.render(value, self.frame())
     }
 
     fn steps<'a>(
@@ -809,7 +804,7 @@ impl<'w> Interpreter<'w> {
         })
     }
 
-    fn render_text(&mut self, text: &str) -> Result<Rendered, Failure> {
+    fn render_text(&self, text: &str) -> Result<Rendered, Failure> {
         self.render(&Value::String(text.to_owned()))
             .map_err(|e| Failure::new(e, FailureKind::Application))
     }
@@ -818,7 +813,15 @@ impl<'w> Interpreter<'w> {
     /// (typing a password, sending a header), except where they would write them into a
     /// file. When the action computes its output from its fields, a field that read a
     /// secret makes the output secret.
+    ///
+    /// What an action is given in clear can come back anywhere (a page or a server
+    /// echoes it, an error message quotes it): from now on those texts are masked
+    /// wherever they appear. A value that stays in expressions needs no such search: it
+    /// is masked wherever it is shown because it is secret.
     fn given_fields(&mut self, action: &Action, fields: Rendered, seq: u64) -> Value {
+        for secret in &fields.secrets {
+            self.recorder.add_secret(secret);
+        }
         let (written, computes_output): (&[&str], bool) = match action {
             Action::FileWrite(_) => (&["text", "json"], false),
             Action::CsvWrite(_) => (&["rows"], false),

@@ -2,6 +2,7 @@
 //! conditions and cancellation, and writes the run folder (events, screenshots, report).
 
 mod interpreter;
+mod masks;
 mod reads;
 mod recorder;
 pub mod report;

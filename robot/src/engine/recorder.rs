@@ -9,14 +9,14 @@ use alq_shared::events::RunEvent;
 use serde_json::{Map, Value};
 
 use super::EventCallback;
-use super::taint::MASK;
+use super::masks::Masks;
 
 pub(crate) struct Recorder {
     run_dir: PathBuf,
     file: BufWriter<File>,
     callback: Option<EventCallback>,
     events: Vec<RunEvent>,
-    secrets: Vec<String>,
+    secrets: Masks,
     /// The most events and event bytes the run may record, and what it recorded.
     max_events: u64,
     max_bytes: u64,
@@ -31,7 +31,7 @@ impl Recorder {
             file,
             callback,
             events: Vec::new(),
-            secrets: Vec::new(),
+            secrets: Masks::default(),
             max_events: super::MAX_EVENTS,
             max_bytes: super::MAX_EVENT_BYTES,
             bytes: 0,
@@ -65,21 +65,11 @@ impl Recorder {
 
     /// Masks this text wherever it appears from now on.
     pub(crate) fn add_secret(&mut self, secret: &str) {
-        if !secret.is_empty() && !self.secrets.iter().any(|s| s == secret) {
-            self.secrets.push(secret.to_owned());
-            // Longer secrets first, so one that contains another is masked whole.
-            self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        }
+        self.secrets.add(secret);
     }
 
     pub(crate) fn redact_text(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        for secret in &self.secrets {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), MASK);
-            }
-        }
-        out
+        self.secrets.apply(text)
     }
 
     pub(crate) fn redact(&self, value: &Value) -> Value {

@@ -257,6 +257,38 @@ async fn run_failing(message: &str) -> Run {
     .await
 }
 
+#[tokio::test]
+async fn labels_and_action_errors_built_from_a_secret_are_masked() {
+    let run = run(
+        json!({"name": "t", "steps": [
+            {"action": "http.request", "url": "http://127.0.0.1:1/{{ inputs.pw[:3] }}",
+             "continue_on_error": true}
+        ]}),
+        |_| {},
+    )
+    .await;
+    succeeded(&run);
+    let started = run
+        .outcome
+        .events
+        .iter()
+        .map(|e| serde_json::to_value(e).expect("JSON"))
+        .find(|e| e["event"] == "step_started")
+        .expect("step_started");
+    assert_eq!(started["label"], "http.request http://127.0.0.1:1/***");
+    // The error quotes the URL the action was given: masked by value, though the part
+    // computed from the secret is only 3 characters long.
+    let error = run.finished("steps[0]")["error"]["message"]
+        .as_str()
+        .expect("an error")
+        .to_owned();
+    assert!(error.contains("***"), "{error}");
+    run.shows_none_of(&["127.0.0.1:1/Hun"]);
+    // The inputs are shown masked in `run_started`, whatever their type.
+    let first = serde_json::to_value(&run.outcome.events[0]).expect("JSON");
+    assert_eq!(first["inputs"]["pw"], "***");
+}
+
 #[test]
 fn debug_cannot_dump_the_context() {
     // `debug()` would print every name with its value, without naming any of them.
@@ -410,4 +442,39 @@ async fn job_and_run_identity_are_in_expressions() {
     assert_eq!(robot.outcome.outputs["job"], 42);
     assert_eq!(robot.outcome.outputs["attempt"], 3);
     assert_eq!(robot.outcome.outputs["run"], "42-3");
+}
+
+#[tokio::test]
+async fn the_browser_gets_the_secret_in_clear_and_shows_it_masked() {
+    if crate::common::program("ALQ_CHROMEDRIVER", "chromedriver").is_none() {
+        return;
+    }
+    let site = crate::site::start().await;
+    let run = run(
+        json!({"name": "t",
+            "outputs": {"ok": "{{ vars.ok }}"},
+            "steps": [
+                {"action": "browser.open", "url": site.url("/form")},
+                {"action": "browser.type", "selector": "#name", "text": "{{ inputs.pw | upper }}", "clear": true},
+                {"id": "typed", "action": "browser.extract", "selector": "#name", "property": "value"},
+                {"id": "reversed", "action": "browser.script",
+                 "script": "return arguments[0].split('').reverse().join('')",
+                 "args": ["{{ inputs.pw | upper }}"]},
+                {"action": "if",
+                 "condition": "steps.typed.output == inputs.pw | upper and steps.reversed.output == inputs.pw | upper | reverse",
+                 "then": [{"action": "set", "vars": {"ok": "typed and passed in clear"}}],
+                 "else": [{"action": "set", "vars": {"ok": "not in clear"}}]},
+                {"action": "browser.close"}
+            ]}),
+        |_| {},
+    )
+    .await;
+    succeeded(&run);
+    assert_eq!(run.outcome.outputs["ok"], "typed and passed in clear");
+    // The page's value is masked by value, the script's result because it was computed
+    // from a secret.
+    assert_eq!(run.finished("steps[2]")["output"], "***");
+    assert_eq!(run.finished("steps[3]")["output"], "***");
+    let derived = derived();
+    run.shows_none_of(&derived.iter().map(String::as_str).collect::<Vec<_>>());
 }
