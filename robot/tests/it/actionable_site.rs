@@ -46,14 +46,15 @@ const SCROLL_BOX: &str = r#"<title>Scroll box</title>
 <p id="log" style="position:absolute;top:300px"></p>
 <p id="hovered" style="position:absolute;top:340px"></p>"#;
 
-/// A button inside a box inside a box, each scrolled away from it in both directions.
+/// A button inside a box inside a box, each scrolled away from it in both directions; its
+/// centre is inside the window.
 const NESTED_BOXES: &str = r#"<title>Nested boxes</title>
 <style>
-#outer{width:400px;height:250px;overflow:auto;border:1px solid}
+#outer{position:absolute;left:20px;top:20px;width:400px;height:250px;overflow:auto;border:1px solid}
 #outer-inner{position:relative;width:1200px;height:1000px}
-#inner{position:absolute;left:700px;top:600px;width:250px;height:120px;overflow:auto;border:1px solid}
+#inner{position:absolute;left:500px;top:350px;width:250px;height:120px;overflow:auto;border:1px solid}
 #inner-inner{position:relative;width:900px;height:700px}
-#deep{position:absolute;left:600px;top:500px}
+#deep{position:absolute;left:300px;top:250px}
 </style>
 <div id="outer"><div id="outer-inner"><div id="inner"><div id="inner-inner">
   <button id="deep" onclick="log.textContent += 'deep;'">Deep</button>
