@@ -83,14 +83,19 @@ field.addEventListener('input', () => {
 });
 </script>"#;
 
-/// Buttons that no scrolling can show: past the edge of an `overflow: clip` box (which
-/// does not scroll), and left of an `overflow: hidden` box's start (a box cannot scroll
-/// to negative offsets).
+/// Elements that never become actionable: buttons that no scrolling can show (past the
+/// edge of an `overflow: clip` box, which does not scroll, and left of an
+/// `overflow: hidden` box's start, as a box cannot scroll to negative offsets), a
+/// disabled button, a read-only field and a button that never stops moving.
 const CLIPPED: &str = r#"<title>Clipped</title>
 <style>
 #clip{position:relative;width:200px;height:100px;overflow:clip;border:1px solid}
 #hidden{position:relative;width:200px;height:100px;overflow:hidden;border:1px solid}
+@keyframes sway{from{margin-left:0}to{margin-left:200px}}
+#restless{animation:sway 2s linear infinite alternate}
 </style>
+<button id="off" disabled>Off</button><input id="locked" readonly value="fixed">
+<button id="restless">Restless</button>
 <div id="clip"><button id="past-clip" style="position:absolute;left:320px;top:10px">Past</button></div>
 <div id="hidden"><button id="before-start" style="position:absolute;left:-150px;top:10px">Before</button></div>"#;
 
