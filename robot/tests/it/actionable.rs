@@ -72,8 +72,10 @@ async fn types_into_a_field_only_once_its_centre_is_uncovered() {
     s.close().await;
 }
 
+/// Each timeout names the phase, the selector, what was not met and the page; an element
+/// no scrolling can show is outside its box, not "covered by <body>".
 #[tokio::test]
-async fn an_element_no_scrolling_can_show_is_reported_as_outside_its_box() {
+async fn timeouts_say_what_was_not_met() {
     let Some(mut s) = session().await else { return };
     s.open("/clipped").await;
     let url = s.site.url("/clipped");
@@ -104,6 +106,35 @@ async fn an_element_no_scrolling_can_show_is_reported_as_outside_its_box() {
              visible part of its scroll container <div id=\"hidden\"> on {url}"
         )
     );
+    let cases = [
+        (
+            json!({"action": "browser.click", "selector": "#off"}),
+            "\"#off\": it is disabled",
+        ),
+        (
+            json!({"action": "browser.type", "selector": "#locked", "text": "x"}),
+            "\"#locked\": it is read-only",
+        ),
+        (
+            json!({"action": "browser.hover", "selector": "#restless"}),
+            "\"#restless\": it kept moving (its box changed between two animation frames)",
+        ),
+        (
+            json!({"action": "browser.wait_for", "selector": "#off", "state": "hidden"}),
+            "\"#off\" to be hidden: it is still visible",
+        ),
+        (
+            json!({"action": "browser.wait_for", "selector": "#off", "state": "detached"}),
+            "\"#off\" to be detached: it is still in the page",
+        ),
+    ];
+    for (step, what) in cases {
+        let message = s.fails(step, one).await;
+        assert_eq!(
+            message,
+            format!("timed out after 1s waiting for the element {what} on {url}")
+        );
+    }
     s.close().await;
 }
 

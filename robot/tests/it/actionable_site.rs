@@ -46,14 +46,15 @@ const SCROLL_BOX: &str = r#"<title>Scroll box</title>
 <p id="log" style="position:absolute;top:300px"></p>
 <p id="hovered" style="position:absolute;top:340px"></p>"#;
 
-/// A button inside a box inside a box, each scrolled away from it in both directions.
+/// A button inside a box inside a box, each scrolled away from it in both directions; its
+/// centre is inside the window.
 const NESTED_BOXES: &str = r#"<title>Nested boxes</title>
 <style>
-#outer{width:400px;height:250px;overflow:auto;border:1px solid}
+#outer{position:absolute;left:20px;top:20px;width:400px;height:250px;overflow:auto;border:1px solid}
 #outer-inner{position:relative;width:1200px;height:1000px}
-#inner{position:absolute;left:700px;top:600px;width:250px;height:120px;overflow:auto;border:1px solid}
+#inner{position:absolute;left:500px;top:350px;width:250px;height:120px;overflow:auto;border:1px solid}
 #inner-inner{position:relative;width:900px;height:700px}
-#deep{position:absolute;left:600px;top:500px}
+#deep{position:absolute;left:300px;top:250px}
 </style>
 <div id="outer"><div id="outer-inner"><div id="inner"><div id="inner-inner">
   <button id="deep" onclick="log.textContent += 'deep;'">Deep</button>
@@ -82,14 +83,19 @@ field.addEventListener('input', () => {
 });
 </script>"#;
 
-/// Buttons that no scrolling can show: past the edge of an `overflow: clip` box (which
-/// does not scroll), and left of an `overflow: hidden` box's start (a box cannot scroll
-/// to negative offsets).
+/// Elements that never become actionable: buttons that no scrolling can show (past the
+/// edge of an `overflow: clip` box, which does not scroll, and left of an
+/// `overflow: hidden` box's start, as a box cannot scroll to negative offsets), a
+/// disabled button, a read-only field and a button that never stops moving.
 const CLIPPED: &str = r#"<title>Clipped</title>
 <style>
 #clip{position:relative;width:200px;height:100px;overflow:clip;border:1px solid}
 #hidden{position:relative;width:200px;height:100px;overflow:hidden;border:1px solid}
+@keyframes sway{from{margin-left:0}to{margin-left:200px}}
+#restless{animation:sway 2s linear infinite alternate}
 </style>
+<button id="off" disabled>Off</button><input id="locked" readonly value="fixed">
+<button id="restless">Restless</button>
 <div id="clip"><button id="past-clip" style="position:absolute;left:320px;top:10px">Past</button></div>
 <div id="hidden"><button id="before-start" style="position:absolute;left:-150px;top:10px">Before</button></div>"#;
 

@@ -104,13 +104,14 @@ impl Browser {
                     }
                     if !wait.pause().await? {
                         let (t, page) = (wait.timeout_text(), self.page_name().await);
-                        let still = if state == ElementState::Hidden {
-                            "visible"
+                        let (want, still) = if state == ElementState::Hidden {
+                            ("hidden", "visible")
                         } else {
-                            "in the page"
+                            ("detached", "in the page")
                         };
                         return Err(ActionError::app(format!(
-                            "element {:?} was still {still} after {t} on {page}",
+                            "timed out after {t} waiting for the element {:?} to be {want}: \
+                             it is still {still} on {page}",
                             selector.raw
                         )));
                     }
