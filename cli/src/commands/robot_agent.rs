@@ -106,7 +106,7 @@ pub fn run(options: RunOptions) -> u8 {
             return EXIT_USAGE;
         }
     };
-    let mut allow_paths = file.allow_paths;
+    let mut allow_paths = file.allow_paths.clone();
     for path in options.allow_paths {
         match std::path::absolute(&path) {
             Ok(path) => allow_paths.push(path),
@@ -127,7 +127,9 @@ pub fn run(options: RunOptions) -> u8 {
         slots: options.slots,
         grace: options.grace,
         webdriver_url: options.webdriver_url,
-        browser_startup_timeout: options.browser_startup_timeout,
+        browser_startup_timeout: options
+            .browser_startup_timeout
+            .or(file.browser_startup_timeout()),
         allow_paths,
     };
     let result = runtime.block_on(async move {

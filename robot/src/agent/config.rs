@@ -20,6 +20,10 @@ pub struct RobotConfig {
     /// folder; empty: anywhere but alq's own folders.
     #[serde(default)]
     pub allow_paths: Vec<PathBuf>,
+    /// How long starting a job's browser may take on this machine (overrides every
+    /// workflow's `browser.startup_timeout_ms`; `--browser-startup-timeout` wins over it).
+    #[serde(default)]
+    pub browser_startup_timeout_ms: Option<u64>,
 }
 
 impl RobotConfig {
@@ -46,7 +50,21 @@ impl RobotConfig {
                 ),
             });
         }
+        if let Some(ms) = config.browser_startup_timeout_ms
+            && let Err(why) = alq_shared::workflow::check_startup_timeout_ms(ms)
+        {
+            return Err(AgentError::Config {
+                path,
+                message: format!("browser_startup_timeout_ms: {why}"),
+            });
+        }
         Ok(config)
+    }
+
+    /// The browser start-up budget the file sets, if any.
+    pub fn browser_startup_timeout(&self) -> Option<std::time::Duration> {
+        self.browser_startup_timeout_ms
+            .map(std::time::Duration::from_millis)
     }
 }
 
@@ -98,5 +116,25 @@ mod tests {
         std::fs::write(&file, "allow_paths = [\"in\"]\n").unwrap();
         let error = RobotConfig::load(dir.path()).unwrap_err().to_string();
         assert!(error.contains("`in` is relative"), "{error}");
+    }
+
+    #[test]
+    fn the_browser_start_up_budget_is_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(CONFIG_FILE);
+        std::fs::write(&file, "browser_startup_timeout_ms = 90000\n").unwrap();
+        assert_eq!(
+            RobotConfig::load(dir.path())
+                .unwrap()
+                .browser_startup_timeout(),
+            Some(std::time::Duration::from_secs(90))
+        );
+        for bad in ["0", "600001"] {
+            std::fs::write(&file, format!("browser_startup_timeout_ms = {bad}\n")).unwrap();
+            let error = RobotConfig::load(dir.path()).unwrap_err().to_string();
+            assert!(error.contains("browser_startup_timeout_ms"), "{error}");
+        }
+        std::fs::write(&file, "browser_startup_timeout_ms = \"1m\"\n").unwrap();
+        assert!(RobotConfig::load(dir.path()).is_err());
     }
 }
