@@ -6,7 +6,8 @@
 //! `{% set inputs = ... %}` hides later reads of `inputs`. A lexer that takes every name
 //! in the code as a read can only over-report, never miss one: the only ways a template
 //! reaches the context are names written in its code (the `debug()` global, which dumps
-//! the whole context, is removed from the environment).
+//! the whole context, is removed from the environment). For the same reason a
+//! `{% raw %}` block is read as code: a name in it counts as read, which is harmless.
 
 /// A path an expression reads: a root name, then attribute names or constant subscripts
 /// (`assets.cred["password"]` is `["assets", "cred", "password"]`). A dynamic subscript
