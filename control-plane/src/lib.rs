@@ -10,6 +10,8 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod fanout;
+pub mod jobs;
+pub mod labels;
 pub mod lease;
 pub mod metrics;
 pub mod robot_api;

@@ -9,16 +9,11 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::jobs::{JobSpec, new_job, target};
 use super::json::Body;
 use crate::AppState;
 use crate::auth::{Caller, Role};
-use crate::db::jobs_bulk;
-use crate::error::{ApiError, ApiResult};
-use crate::lease::JobReady;
-
-/// Most jobs one bulk request may make.
-pub const MAX_BULK: usize = 1_000;
+use crate::error::ApiResult;
+use crate::jobs::{self, By, JobSpec, NewJobs};
 
 /// Body of `POST /api/v1/jobs/bulk`.
 #[derive(Debug, Deserialize)]
@@ -62,67 +57,26 @@ pub async fn create_bulk(
     Body(body): Body<CreateJobs>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Role::Operator)?;
-    if body.jobs.is_empty() || body.jobs.len() > MAX_BULK {
-        return Err(ApiError::invalid(format!(
-            "`jobs` must hold 1 to {MAX_BULK} jobs; got {}: split larger batches",
-            body.jobs.len()
-        )));
-    }
-    let target = target(&state, &caller, &body.workflow, body.version).await?;
-    let mut new = Vec::with_capacity(body.jobs.len());
-    for (index, item) in body.jobs.into_iter().enumerate() {
-        let spec = JobSpec {
-            inputs: item.inputs,
-            priority: item.priority,
-            labels: item.labels,
-            max_attempts: item.max_attempts,
-            run_after: item.run_after,
-        };
-        let job = new_job(&caller, &target, spec).map_err(|e| at_index(e, index))?;
-        new.push(job);
-    }
-    let ids = jobs_bulk::create_many(&state.db, &new).await?;
-    crate::db::audit::record(
-        &state.db,
-        &caller.tenant_id,
-        &caller.actor(),
-        "job.create_bulk",
-        &format!("workflow:{}", target.workflow_id()),
-        json!({
-            "workflow": target.workflow_name(),
-            "version": target.version_id(),
-            "count": ids.len(),
-            "first_id": ids.first(),
-            "last_id": ids.last(),
-        }),
-    )
-    .await?;
-    state.dispatcher.jobs_ready(
-        new.into_iter()
-            .map(|job| JobReady {
-                tenant_id: job.tenant_id,
-                labels: job.labels,
-                // None: created due, and the epoch is in the past.
-                run_after: job.run_after.unwrap_or(0),
+    let actor = caller.actor();
+    let by = By {
+        tenant_id: &caller.tenant_id,
+        actor: &actor,
+    };
+    let request = NewJobs {
+        workflow: body.workflow,
+        version: body.version,
+        jobs: body
+            .jobs
+            .into_iter()
+            .map(|item| JobSpec {
+                inputs: item.inputs,
+                priority: item.priority,
+                labels: item.labels,
+                max_attempts: item.max_attempts,
+                run_after: item.run_after,
             })
             .collect(),
-    );
+    };
+    let ids = jobs::create_many(&state, by, request).await?;
     Ok((StatusCode::CREATED, Json(json!({ "ids": ids }))))
-}
-
-/// Names the job of the request an error is about: `jobs[3]: ...`, and `index` in the
-/// details. Bad items are a 422 (the request is well-formed; one job does not fit).
-fn at_index(error: ApiError, index: usize) -> ApiError {
-    let mut details = match error.details {
-        Some(Value::Object(map)) => map,
-        Some(other) => Map::from_iter([("details".to_owned(), other)]),
-        None => Map::new(),
-    };
-    details.insert("index".to_owned(), json!(index));
-    let code = match error.code {
-        alq_shared::api::ErrorCode::InvalidRequest => alq_shared::api::ErrorCode::InvalidInputs,
-        other => other,
-    };
-    ApiError::new(code, format!("jobs[{index}]: {}", error.message))
-        .with_details(Value::Object(details))
 }

@@ -21,4 +21,5 @@ mod robots_admin;
 mod tenants;
 mod tls;
 mod tokens;
+mod transactions;
 mod workflows;
