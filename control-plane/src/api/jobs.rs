@@ -5,7 +5,8 @@
 use alq_shared::protocol::JobState;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -19,7 +20,7 @@ use crate::db::jobs::{self as stored, JobRecord, ListFilter};
 use crate::db::{artifacts, job_events, workflows};
 use crate::error::{ApiError, ApiResult};
 use crate::jobs::view::{job_json, time};
-use crate::jobs::{self, By, JobSpec};
+use crate::jobs::{self, Answer, By, IdempotencyKey, JobSpec};
 use crate::robot_api::job_id;
 
 /// Body of `POST /api/v1/jobs`.
@@ -77,13 +78,48 @@ async fn find_job(state: &AppState, caller: &Caller, id: &str) -> ApiResult<JobR
         .ok_or_else(|| ApiError::not_found("job", id))
 }
 
-/// `POST /api/v1/jobs`.
-#[utoipa::path(operation_id = "jobs_create", post, path = "/api/v1/jobs", tag = "jobs", request_body(content = Object, description = "`{workflow, version?, inputs, priority, labels, max_attempts, run_after?}`"), responses((status = 201, description = "The job", body = Object), (status = 422, description = "The inputs do not fit the workflow (`invalid_inputs`)", body = super::openapi::ErrorSchema), super::openapi::Errors))]
+/// The `Idempotency-Key` header of a creating call, if it has one.
+pub struct IdempotencyHeader(pub Option<IdempotencyKey>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyHeader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .headers
+            .get("idempotency-key")
+            .map(|value| IdempotencyKey::parse(value.to_str().unwrap_or("")))
+            .transpose()
+            .map(IdempotencyHeader)
+    }
+}
+
+/// A creating call's answer; a replayed one says so in `Idempotent-Replayed: true`.
+pub fn answer(answer: Answer) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, Json(answer.body)).into_response();
+    if answer.replayed {
+        response.headers_mut().insert(
+            "idempotent-replayed",
+            axum::http::HeaderValue::from_static("true"),
+        );
+    }
+    response
+}
+
+/// `POST /api/v1/jobs`. With an `Idempotency-Key`, a retry gets the first answer back.
+#[utoipa::path(operation_id = "jobs_create", post, path = "/api/v1/jobs", tag = "jobs",
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters, unique per request (a UUID): a retry with the same key and the same body within 24 hours gets the first answer (status and body, with `Idempotent-Replayed: true`) and makes no second job")),
+    request_body(content = Object, description = "`{workflow, version?, inputs, priority, labels, max_attempts, run_after?}`"),
+    responses((status = 201, description = "The job", body = Object),
+              (status = 409, description = "The Idempotency-Key was used for another request (`conflict`)", body = super::openapi::ErrorSchema),
+              (status = 422, description = "The inputs do not fit the workflow (`invalid_inputs`)", body = super::openapi::ErrorSchema), super::openapi::Errors))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    IdempotencyHeader(key): IdempotencyHeader,
     Body(body): Body<CreateJob>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<Response> {
     caller.require(Role::Operator)?;
     let actor = caller.actor();
     let by = By {
@@ -97,8 +133,16 @@ pub async fn create(
         max_attempts: body.max_attempts,
         run_after: body.run_after,
     };
-    let job = jobs::create(&state, by, &body.workflow, body.version.as_deref(), spec).await?;
-    Ok((StatusCode::CREATED, Json(job_json(&job))))
+    let version = body.version.as_deref();
+    Ok(match key {
+        Some(key) => {
+            answer(jobs::create_once(&state, by, &key, &body.workflow, version, spec).await?)
+        }
+        None => {
+            let job = jobs::create(&state, by, &body.workflow, version, spec).await?;
+            (StatusCode::CREATED, Json(job_json(&job))).into_response()
+        }
+    })
 }
 
 fn parse_time(name: &str, value: Option<&str>) -> ApiResult<Option<i64>> {

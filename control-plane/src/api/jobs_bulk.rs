@@ -5,10 +5,12 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::jobs::{IdempotencyHeader, answer};
 use super::json::Body;
 use crate::AppState;
 use crate::auth::{Caller, Role};
@@ -49,13 +51,20 @@ pub struct BulkItem {
     pub run_after: Option<DateTime<Utc>>,
 }
 
-/// `POST /api/v1/jobs/bulk`: 201 `{ids}` in the order of `jobs`.
-#[utoipa::path(operation_id = "jobs_create_bulk", post, path = "/api/v1/jobs/bulk", tag = "jobs", request_body(content = Object, description = "`{workflow, version?, jobs: [{inputs, priority?, labels?, max_attempts?, run_after?}]}` (1 to 1,000)"), responses((status = 201, description = "`{ids}`", body = Object), (status = 422, description = "An item does not fit (its index is named)", body = super::openapi::ErrorSchema), super::openapi::Errors))]
+/// `POST /api/v1/jobs/bulk`: 201 `{ids}` in the order of `jobs`. With an
+/// `Idempotency-Key`, a retry gets the first answer back.
+#[utoipa::path(operation_id = "jobs_create_bulk", post, path = "/api/v1/jobs/bulk", tag = "jobs",
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters, unique per request (a UUID): a retry with the same key and the same body within 24 hours gets the first answer (status and body, with `Idempotent-Replayed: true`) and makes no jobs")),
+    request_body(content = Object, description = "`{workflow, version?, jobs: [{inputs, priority?, labels?, max_attempts?, run_after?}]}` (1 to 1,000)"),
+    responses((status = 201, description = "`{ids}`", body = Object),
+              (status = 409, description = "The Idempotency-Key was used for another request (`conflict`)", body = super::openapi::ErrorSchema),
+              (status = 422, description = "An item does not fit (its index is named)", body = super::openapi::ErrorSchema), super::openapi::Errors))]
 pub async fn create_bulk(
     State(state): State<AppState>,
     caller: Caller,
+    IdempotencyHeader(key): IdempotencyHeader,
     Body(body): Body<CreateJobs>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<Response> {
     caller.require(Role::Operator)?;
     let actor = caller.actor();
     let by = By {
@@ -77,6 +86,11 @@ pub async fn create_bulk(
             })
             .collect(),
     };
-    let ids = jobs::create_many(&state, by, request).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "ids": ids }))))
+    Ok(match key {
+        Some(key) => answer(jobs::create_many_once(&state, by, &key, request).await?),
+        None => {
+            let ids = jobs::create_many(&state, by, request).await?;
+            (StatusCode::CREATED, Json(json!({ "ids": ids }))).into_response()
+        }
+    })
 }

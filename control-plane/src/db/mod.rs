@@ -13,6 +13,7 @@ pub mod assets;
 pub mod audit;
 mod column;
 mod error;
+pub mod idempotency;
 pub mod job_events;
 pub mod jobs;
 pub mod jobs_bulk;

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use alq_shared::api::ErrorCode;
 use alq_shared::workflow::InputSpec;
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::target::{Target, target};
@@ -20,7 +21,7 @@ use crate::labels::clean_labels;
 use crate::lease::JobReady;
 
 /// What one job to make says beyond its workflow.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct JobSpec {
     /// Inputs by name.
     pub inputs: Map<String, Value>,
@@ -35,7 +36,7 @@ pub struct JobSpec {
 }
 
 /// Many jobs of one workflow version.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewJobs {
     /// The workflow, by id or name.
     pub workflow: String,

@@ -5,18 +5,21 @@
 //!
 //! - [`create`], [`create_many`]: check the inputs and fields against the workflow
 //!   version, store the job(s) and the audit row, wake a robot.
+//! - [`create_once`], [`create_many_once`]: the same, once per `Idempotency-Key`.
 //! - [`cancel`], [`retry`]: what an operator does to a job.
 //! - [`complete`]: a robot ends an attempt under its lease token.
 //! - [`view`]: the job as the API and the console show it.
 
 pub mod complete;
 mod create;
+pub mod idempotency;
 mod manage;
 mod target;
 pub mod view;
 
 pub use complete::{Completed, complete};
 pub use create::{JobSpec, NewJobs, create, create_many};
+pub use idempotency::{Answer, IdempotencyKey, create_many_once, create_once};
 pub use manage::{cancel, retry};
 pub use target::{Target, target};
 
