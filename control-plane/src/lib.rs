@@ -10,6 +10,8 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod fanout;
+pub mod jobs;
+pub mod labels;
 pub mod lease;
 pub mod metrics;
 pub mod robot_api;
@@ -88,6 +90,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     lease::spawn_background(state.clone(), shutdown.clone());
+    jobs::idempotency::spawn_pruner(state.clone(), shutdown.clone());
     if let Some(url) = &state.config.redis_url {
         let dispatcher = state.dispatcher.clone();
         let wake = move |signal| match signal {

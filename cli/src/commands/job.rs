@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use alq_shared::client::{Client, JobFilter, NewJob, typed_inputs};
+use alq_shared::protocol::JobState;
 use serde_json::{Map, Value};
 
 use super::EXIT_FAILED;
@@ -26,8 +27,8 @@ enum Command {
     /// List jobs, newest first.
     List {
         /// Only jobs in this state.
-        #[arg(long, value_parser = ["pending", "running", "succeeded", "failed", "dead", "cancelled"])]
-        state: Option<String>,
+        #[arg(long, value_enum)]
+        state: Option<JobState>,
         /// Only jobs of this workflow (name or id).
         #[arg(long)]
         workflow: Option<String>,
@@ -154,7 +155,7 @@ async fn exec(args: Args) -> Outcome {
             cursor,
         } => {
             let filter = JobFilter {
-                state,
+                state: state.map(|s| s.as_str().to_owned()),
                 workflow,
                 robot,
                 since,

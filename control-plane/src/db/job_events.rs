@@ -3,13 +3,13 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::Row;
 
-use super::{BeginWrite as _, Db, now_ms};
+use super::column::Text;
+use super::{BeginWrite as _, Db, DbResult, now_ms};
 use crate::on_db;
 
 /// One stored event.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct JobEvent {
     /// Its number across the job's attempts, growing (the `after` cursor).
     pub id: i64,
@@ -18,6 +18,7 @@ pub struct JobEvent {
     /// Its number within the attempt, as the robot sent it.
     pub seq: i64,
     /// The event (a `RunEvent` in practice).
+    #[sqlx(rename = "payload", try_from = "Text")]
     pub event: Value,
     /// When it arrived (Unix ms).
     pub received_at: i64,
@@ -30,7 +31,7 @@ pub async fn append(
     job_id: i64,
     attempt: i64,
     events: &[(i64, Value)],
-) -> Result<u64, sqlx::Error> {
+) -> DbResult<u64> {
     let now = now_ms();
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
@@ -62,8 +63,8 @@ pub async fn list(
     job_id: i64,
     after: i64,
     limit: i64,
-) -> Result<Vec<JobEvent>, sqlx::Error> {
-    on_db!(db, pool => sqlx::query(
+) -> DbResult<Vec<JobEvent>> {
+    Ok(on_db!(db, pool => sqlx::query_as(
         "SELECT id, attempt, seq, payload, received_at FROM job_events \
          WHERE tenant_id = $1 AND job_id = $2 AND id > $3 ORDER BY id LIMIT $4",
     )
@@ -72,17 +73,5 @@ pub async fn list(
     .bind(after)
     .bind(limit)
     .fetch_all(pool)
-    .await?
-    .iter()
-    .map(|row| {
-        let payload: String = row.try_get("payload")?;
-        Ok(JobEvent {
-            id: row.try_get("id")?,
-            attempt: row.try_get("attempt")?,
-            seq: row.try_get("seq")?,
-            event: serde_json::from_str(&payload).unwrap_or(Value::Null),
-            received_at: row.try_get("received_at")?,
-        })
-    })
-    .collect())
+    .await?))
 }

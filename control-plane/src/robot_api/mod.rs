@@ -15,7 +15,7 @@ use axum::http::request::Parts;
 use axum::routing::{get, post, put};
 
 use crate::AppState;
-use crate::auth::{bearer, lookup};
+use crate::auth::{Actor, bearer, lookup};
 use crate::db::robots;
 use crate::db::tokens::TokenKind;
 use crate::error::ApiError;
@@ -67,9 +67,11 @@ impl RobotCaller {
         Ok(())
     }
 
-    /// How the audit log names the robot.
-    pub fn actor(&self) -> String {
-        format!("robot:{}", self.robot_id)
+    /// The robot as the domain layer records it.
+    pub fn actor(&self) -> Actor {
+        Actor::Robot {
+            robot_id: self.robot_id.clone(),
+        }
     }
 }
 
@@ -83,12 +85,14 @@ impl FromRequestParts<AppState> for RobotCaller {
         let token = bearer(parts)?;
         let record = lookup(state, token, TokenKind::Robot).await?;
         let robot_id = record.robot_id.unwrap_or_default();
-        let robot = robots::get(&state.db, &robot_id).await?.ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Unauthenticated,
-                "the robot of this token was deleted: register it again",
-            )
-        })?;
+        let robot = robots::get_any(&state.db, &robot_id)
+            .await?
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::Unauthenticated,
+                    "the robot of this token was deleted: register it again",
+                )
+            })?;
         Ok(RobotCaller {
             disabled: robot.disabled,
             robot_id: robot.id,
@@ -104,7 +108,4 @@ pub(crate) fn job_id(id: &str) -> Result<i64, ApiError> {
     id.parse().map_err(|_| ApiError::not_found("job", id))
 }
 
-/// Unix milliseconds as a UTC time.
-pub(crate) fn utc(ms: i64) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
-}
+pub(crate) use crate::jobs::view::utc;
