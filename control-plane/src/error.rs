@@ -55,6 +55,15 @@ impl ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
+        // Text PostgreSQL cannot store (a NUL character). The extractors refuse NULs
+        // before any query; this keeps one that slips past them a 400, not a 500.
+        if let sqlx::Error::Database(db) = &error
+            && matches!(db.code().as_deref(), Some("22021" | "22P05"))
+        {
+            return ApiError::invalid(
+                "a text value holds a character the database cannot store (a NUL, \\u0000)",
+            );
+        }
         if let sqlx::Error::Database(db) = &error
             && (db.is_unique_violation() || db.is_foreign_key_violation())
         {

@@ -7,6 +7,7 @@ mod health;
 pub mod jobs;
 mod jobs_bulk;
 pub mod json;
+mod nul;
 pub mod openapi;
 pub(crate) mod query;
 mod robots;
@@ -74,5 +75,6 @@ pub fn router(state: AppState) -> Router {
             crate::metrics::track_http,
         ))
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn(nul::refuse_nul_in_url))
         .with_state(state)
 }

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use super::{RobotCaller, job_id, utc};
 use crate::AppState;
-use crate::api::json::Body;
+use crate::api::json::{Body, Report};
 use crate::api::query::Params;
 use crate::blobs::{BlobError, is_sha256};
 use crate::db::jobs::{self, Backoff, Completion, JobRecord};
@@ -134,7 +134,7 @@ pub async fn events(
     State(state): State<AppState>,
     robot: RobotCaller,
     Path(id): Path<String>,
-    Body(body): Body<EventsRequest>,
+    Report(body): Report<EventsRequest>,
 ) -> ApiResult<Json<EventsResponse>> {
     let id = job_id(&id)?;
     if body.events.len() > MAX_EVENTS {
@@ -234,7 +234,7 @@ pub async fn complete(
     State(state): State<AppState>,
     robot: RobotCaller,
     Path(id): Path<String>,
-    Body(body): Body<CompleteRequest>,
+    Report(body): Report<CompleteRequest>,
 ) -> ApiResult<Json<CompleteResponse>> {
     let id = job_id(&id)?;
     let outputs = Value::Object(body.outputs);

@@ -9,6 +9,7 @@ mod audit;
 mod auth_matrix;
 mod common;
 mod fanout;
+mod hostile;
 mod jobs;
 mod jobs_bulk;
 mod leasing;
