@@ -66,6 +66,14 @@ async fn read_object<S: Send + Sync, T: DeserializeOwned>(
             ApiError::invalid(format!("cannot read the body: {}", rejection.body_text()))
         }
     })?;
+    // serde reads a struct from a JSON array too, field by field in order, so
+    // `["ci", "viewer"]` would make a token: only an object is a body.
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
+        return Err(ApiError::invalid(
+            "the body must be a JSON object (`{...}`), not an array or a single value",
+        ));
+    }
     if nul == Nul::Refused && holds_nul(&bytes) {
         return Err(nul_in_body());
     }

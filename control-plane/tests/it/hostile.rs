@@ -1,7 +1,8 @@
 //! Hostile input on every route of the OpenAPI document, with callers allowed to make
 //! the call: a NUL character in a path segment, a query value or a body string is a
 //! 400 in the error shape on both databases, never a 500 (PostgreSQL cannot store a
-//! NUL in text). Robots' reports keep a NUL in their free-form values.
+//! NUL in text). Robots' reports keep a NUL in their free-form values. A JSON body is
+//! an object: an array or a single value is a 400, never read field by field.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -12,7 +13,8 @@ use crate::robot_api::{GREET, lease_now, push, registration_token, robot, start_
 
 on_both_backends!(
     a_nul_anywhere_in_a_request_is_refused,
-    robots_report_text_holding_a_nul
+    robots_report_text_holding_a_nul,
+    every_body_is_an_object
 );
 
 /// Everything a call of any route needs, made once.
@@ -328,5 +330,47 @@ async fn robots_report_text_holding_a_nul(backend: Backend) {
     let job = f.admin.get(&format!("/jobs/{id}")).await.expect(200);
     assert_eq!(job["state"], "failed");
     assert_eq!(job["error"]["message"], printed, "{job}");
+    f.server.stop().await;
+}
+
+async fn every_body_is_an_object(backend: Backend) {
+    let Some(f) = Fixture::start(backend).await else {
+        return;
+    };
+    let mut calls = 0;
+    for (method, template, operation) in f.operations().await {
+        if !takes_json(&operation) {
+            continue;
+        }
+        let path = f.path(&template, None);
+        let valid = valid_body(&method, &template).unwrap();
+        // The valid body's values in order, as an array: what serde would take.
+        let as_array = Value::Array(valid.as_object().unwrap().values().cloned().collect());
+        for body in [
+            as_array,
+            json!([]),
+            json!("x"),
+            json!(1),
+            json!(null),
+            json!(true),
+        ] {
+            let reply = f
+                .caller(&template)
+                .send_raw(
+                    method.clone(),
+                    path.strip_prefix("/api/v1").unwrap(),
+                    "application/json",
+                    body.to_string().into_bytes(),
+                )
+                .await;
+            refused(reply, &format!("{method} {path} {body}"));
+            calls += 1;
+        }
+    }
+    assert!(calls > 50, "only {calls} calls made");
+    // Nothing was made: no token, no job leased.
+    let tokens = f.admin.get("/tokens").await.expect(200);
+    assert_eq!(tokens.as_array().unwrap().len(), 2, "{tokens}");
+    assert_eq!(lease_now(&f.robot, 1).await.len(), 1);
     f.server.stop().await;
 }
