@@ -11,6 +11,7 @@ mod nul;
 pub mod openapi;
 pub(crate) mod query;
 mod robots;
+mod shape;
 mod tenants;
 mod tokens;
 mod workflows;
@@ -64,7 +65,7 @@ pub fn router(state: AppState) -> Router {
         .route("/jobs/{id}/cancel", post(jobs::cancel))
         .route("/jobs/{id}/retry", post(jobs::retry))
         .merge(crate::robot_api::router(&state));
-    Router::new()
+    let routes = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
@@ -76,5 +77,10 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(nul::refuse_nul_in_url))
-        .with_state(state)
+        .with_state(state);
+    // Around the whole router, not each route (what `Router::layer` does): the router
+    // adds `Allow` to a 405 outside its routes' layers.
+    Router::new()
+        .fallback_service(routes)
+        .layer(middleware::from_fn(shape::error_shape))
 }

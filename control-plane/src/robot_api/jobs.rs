@@ -201,11 +201,18 @@ pub async fn upload_artifact(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/octet-stream")
         .to_owned();
-    let name = headers
-        .get("x-alq-name")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let name = match headers.get("x-alq-name") {
+        None => String::new(),
+        Some(value) => std::str::from_utf8(value.as_bytes())
+            .ok()
+            .filter(|name| !name.chars().any(char::is_control))
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "the X-Alq-Name header must be UTF-8 text without control characters",
+                )
+            })?,
+    };
     state.blobs.put(&sha256, &body).await.map_err(|e| match e {
         BlobError::Io(_) => ApiError::internal(e),
         other => ApiError::invalid(other.to_string()),

@@ -8,6 +8,7 @@ mod assets;
 mod audit;
 mod auth_matrix;
 mod common;
+mod error_shape;
 mod fanout;
 mod hostile;
 mod jobs;
