@@ -1,6 +1,7 @@
 //! The public REST API under `/api/v1`, one module per resource, plus health checks,
 //! metrics and the OpenAPI document.
 
+mod artifact_response;
 mod assets;
 mod audit;
 mod health;

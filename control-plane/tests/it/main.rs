@@ -4,6 +4,7 @@
 // Test bodies are plain async fns run once per backend, which clippy does not see as tests.
 #![allow(clippy::unwrap_used)]
 
+mod artifacts_served;
 mod assets;
 mod audit;
 mod auth_matrix;
