@@ -9,6 +9,7 @@ mod assets;
 mod audit;
 mod auth_matrix;
 mod common;
+mod data_dir;
 mod error_shape;
 mod fanout;
 mod hostile;
