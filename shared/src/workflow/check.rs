@@ -421,6 +421,20 @@ mod tests {
     }
 
     #[test]
+    fn a_workflow_name_holds_no_control_character() {
+        for name in [r"a\u0000b", r"a\nb", r"a\u001bb"] {
+            let found = problems(&format!(
+                r#"{{"name": "{name}", "steps": [{{"action": "log", "message": "hi"}}]}}"#
+            ));
+            assert!(
+                found.iter().any(|p| p.contains("control characters")),
+                "{name}: {found:?}"
+            );
+        }
+        assert!(problems(r#"{"name": "naïve name", "steps": []}"#).is_empty());
+    }
+
+    #[test]
     fn every_problem_of_a_step_is_named_once() {
         let found = problems(
             r##"{"name": "x", "steps": [{"action": "browser.type", "selecter": "#a", "txt": 1,

@@ -31,6 +31,14 @@ pub fn validate(workflow: &Workflow) -> Vec<Problem> {
     if workflow.name.trim().is_empty() {
         checker.problem("name", "must not be empty");
     }
+    // A NUL cannot be stored by PostgreSQL, and a line break or escape code in a name
+    // garbles every list and log that shows it.
+    if workflow.name.chars().any(char::is_control) {
+        checker.problem(
+            "name",
+            "must not hold control characters (NUL, tab, line breaks, escape codes)",
+        );
+    }
     for (name, spec) in &workflow.inputs {
         let path = format!("inputs.{name}");
         if !is_identifier(name) {
