@@ -150,10 +150,12 @@ function box(el) {
 const sameBox = (a, b) => a.every((v, i) => v === b[i]);
 
 // Calls `next(first, second)` with the box of `el` sampled in two consecutive animation
-// frames, skipping the first frame after the call (it can be the one already being
-// drawn). A page that draws no frames (a tab in the background) animates nothing, and
-// then two samples 100 ms apart decide.
+// frames that both began after this call. The first frame that runs can be the one
+// already being drawn when the check started (its timestamp is earlier): it is skipped.
+// A page that draws no frames (a tab in the background) animates nothing, and then two
+// samples 100 ms apart decide.
 function twoFrames(el, next) {
+  const started = performance.now();
   let frames = 0, first = null, over = false;
   const end = (a, b) => {
     if (over) return;
@@ -161,18 +163,18 @@ function twoFrames(el, next) {
     clearTimeout(timer);
     next(a, b);
   };
-  const tick = () => {
+  const tick = (time) => {
     if (over) return;
     frames += 1;
-    if (frames === 2) first = box(el);
-    if (frames === 3) return end(first, box(el));
+    if (first !== null) return end(first, box(el));
+    if (time > started) first = box(el);
     requestAnimationFrame(tick);
   };
   const timer = setTimeout(() => {
     if (frames > 0) return;
+    over = true;
     const a = box(el);
-    frames = -Infinity;
-    setTimeout(() => end(a, box(el)), 100);
+    setTimeout(() => next(a, box(el)), 100);
   }, 500);
   requestAnimationFrame(tick);
 }

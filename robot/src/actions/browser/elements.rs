@@ -4,6 +4,8 @@
 use alq_shared::workflow::{
     CheckArgs, ClickArgs, ExtractArgs, PressArgs, SelectArgs, TypeArgs, UploadArgs,
 };
+use std::time::Duration;
+
 use serde_json::{Value, json};
 use thirtyfour::components::SelectElement;
 use thirtyfour::prelude::*;
@@ -55,19 +57,11 @@ impl Browser {
     pub(super) async fn press_at(&self, target: &Target, double: bool) -> WebDriverResult<()> {
         let driver = self.driver()?;
         match (target.point, double) {
-            (Some((x, y)), false) => driver.action_chain().move_to(x, y).click().perform().await,
-            (Some((x, y)), true) => {
-                driver
-                    .action_chain()
-                    .move_to(x, y)
-                    .double_click()
-                    .perform()
-                    .await
-            }
+            (Some((x, y)), false) => instant(driver).move_to(x, y).click().perform().await,
+            (Some((x, y)), true) => instant(driver).move_to(x, y).double_click().perform().await,
             (None, false) => target.el.click().await,
             (None, true) => {
-                driver
-                    .action_chain()
+                instant(driver)
                     .double_click_element(&target.el)
                     .perform()
                     .await
@@ -97,7 +91,7 @@ impl Browser {
         let driver = self.driver().map_err(|e| ActionError::app(e.to_string()))?;
         let mut wait = Waiter::new(ctx);
         self.act(&selector, Need::Type, &mut wait, async |_| {
-            let mut chain = driver.action_chain();
+            let mut chain = instant(driver);
             if a.clear {
                 chain = chain
                     .key_down(Key::Control)
@@ -125,7 +119,7 @@ impl Browser {
             self.act(&selector, Need::Focus, &mut wait, async |_| Ok(()))
                 .await?;
         }
-        let mut chain = driver.action_chain();
+        let mut chain = instant(driver);
         for chord in &chords {
             for m in &chord.modifiers {
                 chain = chain.key_down(*m);
@@ -253,7 +247,7 @@ impl Browser {
         let driver = self.driver().map_err(|e| ActionError::app(e.to_string()))?;
         let mut wait = Waiter::new(ctx);
         self.act(&selector, Need::Pointer, &mut wait, async |target| {
-            let chain = driver.action_chain();
+            let chain = instant(driver);
             match target.point {
                 Some((x, y)) => chain.move_to(x, y),
                 None => chain.move_to_element_center(&target.el),
@@ -322,6 +316,12 @@ impl Browser {
             }
         }
     }
+}
+
+/// An action chain whose pointer moves jump (thirtyfour's default glides for 250 ms, a
+/// quarter of a second added to every click).
+fn instant(driver: &WebDriver) -> thirtyfour::action_chain::ActionChain {
+    driver.action_chain_with_delay(Some(Duration::ZERO), Some(Duration::ZERO))
 }
 
 /// Whitespace collapsed and trimmed, as page.js compares labels.
