@@ -101,31 +101,17 @@ fn new_job(by: &By<'_>, target: &Target, spec: JobSpec) -> ApiResult<NewJob> {
     })
 }
 
-/// Stores one checked job and its audit row in `tx`; the job as stored.
+/// Stores one checked job and its audit row in `tx`; the job as stored. `entry` gives
+/// the audit row's target and details from the new job's id.
 pub(super) async fn insert_audited(
     tx: &mut Tx,
     by: &By<'_>,
     new: &NewJob,
     action: &str,
-    details: Value,
+    entry: impl FnOnce(i64) -> (String, Value),
 ) -> ApiResult<JobRecord> {
     let id = jobs::insert(tx, new).await?;
-    let target = match new.retry_of {
-        Some(old) => format!("job:{old}"),
-        None => format!("job:{id}"),
-    };
-    let mut details = details;
-    if let Value::Object(map) = &mut details {
-        map.insert(
-            if new.retry_of.is_some() {
-                "new_job"
-            } else {
-                "job"
-            }
-            .into(),
-            json!(id),
-        );
-    }
+    let (target, details) = entry(id);
     audit::record(tx, by.tenant_id, &by.actor.name(), action, &target, details).await?;
     Ok(jobs::get_in(tx, by.tenant_id, id).await?)
 }
@@ -158,12 +144,15 @@ pub(super) async fn prepare_create(
     let target = target(state, by.tenant_id, workflow, version).await?;
     let new = new_job(by, &target, spec)?;
     let mut tx = state.db.begin().await?;
-    let details = json!({
-        "workflow": target.workflow.name,
-        "version": target.version_id,
-        "priority": new.priority,
-    });
-    let job = insert_audited(&mut tx, by, &new, "job.create", details).await?;
+    let job = insert_audited(&mut tx, by, &new, "job.create", |id| {
+        let details = json!({
+            "workflow": target.workflow.name,
+            "version": target.version_id,
+            "priority": new.priority,
+        });
+        (format!("job:{id}"), details)
+    })
+    .await?;
     Ok((job, tx))
 }
 
