@@ -67,6 +67,11 @@ impl From<DbError> for ApiError {
                 tracing::error!(error = %error, "Database unreachable.");
                 ApiError::new(ErrorCode::Unavailable, "the database is not reachable")
             }
+            // The extractors refuse NULs before any query; this keeps one that slips
+            // past them a 400, not a 500.
+            DbError::Unstorable => ApiError::invalid(
+                "a text value holds a character the database cannot store (a NUL, \\u0000)",
+            ),
             other => ApiError::internal(other),
         }
     }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod blobs;
 pub mod config;
 pub mod crypto;
+pub mod data_dir;
 pub mod db;
 pub mod error;
 pub mod fanout;
@@ -54,6 +55,7 @@ pub fn app(state: AppState) -> Router {
 /// token on an empty database (returned once, to be printed), and returns the state.
 pub async fn prepare(config: Config) -> anyhow::Result<(AppState, Option<String>)> {
     config.check()?;
+    data_dir::make_private(&config.data_dir())?;
     // Everything that can fail comes before the bootstrap: the admin token is shown once
     // and must not be made by a start that then fails.
     let key = crypto::SecretKey::load_or_create(&config)?;

@@ -29,8 +29,10 @@ pub enum ErrorCode {
     Unauthenticated,
     /// The token's role does not allow this (403).
     Forbidden,
-    /// No such object in this tenant (404).
+    /// No such object in this tenant, or no such route (404).
     NotFound,
+    /// The route exists, but not with this HTTP method (405; `Allow` lists the methods).
+    MethodNotAllowed,
     /// The object exists already, or its state does not allow the change (409).
     Conflict,
     /// The lease token is not the job's current one: another robot owns the job (409).
@@ -55,6 +57,7 @@ impl ErrorCode {
             ErrorCode::Unauthenticated => 401,
             ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
             ErrorCode::Conflict | ErrorCode::StaleLease => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
@@ -62,6 +65,23 @@ impl ErrorCode {
             ErrorCode::RateLimited => 429,
             ErrorCode::Internal => 500,
             ErrorCode::Unavailable => 503,
+        }
+    }
+
+    /// The code for an error status that came without one (a proxy, the HTTP layer).
+    pub fn for_status(status: u16) -> ErrorCode {
+        match status {
+            401 => ErrorCode::Unauthenticated,
+            403 => ErrorCode::Forbidden,
+            404 => ErrorCode::NotFound,
+            405 => ErrorCode::MethodNotAllowed,
+            409 => ErrorCode::Conflict,
+            413 => ErrorCode::PayloadTooLarge,
+            415 => ErrorCode::UnsupportedMediaType,
+            429 => ErrorCode::RateLimited,
+            400..=499 => ErrorCode::InvalidRequest,
+            503 => ErrorCode::Unavailable,
+            _ => ErrorCode::Internal,
         }
     }
 }

@@ -288,18 +288,10 @@ async fn decode<T: DeserializeOwned>(
 
 /// An error body for answers that carry none (a proxy, an older server without the route).
 fn fallback_body(status: StatusCode, url: &Url, text: &str) -> ErrorBody {
+    // An older server answered an unknown route's 405 bare: to a client, no such route.
     let code = match status.as_u16() {
-        401 => ErrorCode::Unauthenticated,
-        403 => ErrorCode::Forbidden,
-        404 | 405 => ErrorCode::NotFound,
-        409 => ErrorCode::Conflict,
-        413 => ErrorCode::PayloadTooLarge,
-        415 => ErrorCode::UnsupportedMediaType,
-        422 => ErrorCode::InvalidRequest,
-        429 => ErrorCode::RateLimited,
-        400..=499 => ErrorCode::InvalidRequest,
-        503 => ErrorCode::Unavailable,
-        _ => ErrorCode::Internal,
+        405 => ErrorCode::NotFound,
+        status => ErrorCode::for_status(status),
     };
     let message = match status.as_u16() {
         404 | 405 if text.trim().is_empty() => format!(

@@ -2,6 +2,7 @@
 //! register with), and this machine as a robot: `register`, `run`, `status`,
 //! `install|uninstall|start|stop`.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use alq_shared::client::NewRobotToken;
@@ -67,6 +68,12 @@ struct RunArgs {
     /// WebDriver URL for every job [default: a chromedriver the robot starts].
     #[arg(long, env = "ALQ_WEBDRIVER_URL")]
     webdriver_url: Option<String>,
+    /// How long starting a job's browser may take on this machine, e.g. 90s, 2m, or
+    /// milliseconds; overrides every workflow's `browser.startup_timeout_ms` [default: the
+    /// workflow's, 60s unless it says otherwise].
+    #[arg(long, env = "ALQ_BROWSER_STARTUP_TIMEOUT", value_name = "DURATION",
+          value_parser = super::run::startup_timeout, allow_negative_numbers = true)]
+    browser_startup_timeout: Option<Duration>,
     /// How many finished job folders to keep in the data folder (the newest); 0 removes
     /// each as soon as its job is reported.
     #[arg(long, env = "ALQ_ROBOT_KEEP_JOB_FOLDERS", default_value_t = 100)]
@@ -74,6 +81,11 @@ struct RunArgs {
     /// How long to keep finished job folders, e.g. 12h, 7d.
     #[arg(long, env = "ALQ_ROBOT_KEEP_JOB_FOLDERS_FOR", default_value = "7d", value_parser = humantime::parse_duration)]
     keep_job_folders_for: Duration,
+    /// Let workflows' file actions use only this folder (and the others given, and their
+    /// job folder). Repeatable; adds to `allow_paths` in the robot folder's config.toml.
+    /// Default: anywhere but alq's own folders.
+    #[arg(long = "allow-path", value_name = "DIR")]
+    allow_paths: Vec<PathBuf>,
 }
 
 /// Options of the service commands.
@@ -151,10 +163,12 @@ pub fn run(args: Args) -> u8 {
             slots: run.slots,
             grace: run.grace,
             webdriver_url: run.webdriver_url,
+            browser_startup_timeout: run.browser_startup_timeout,
             retention: alq_robot::agent::Retention {
                 max_age: run.keep_job_folders_for,
                 max_folders: run.keep_job_folders,
             },
+            allow_paths: run.allow_paths,
         }),
         Command::Install(a) => agent::service(agent::Service::Install, a.user),
         Command::Uninstall(a) => agent::service(agent::Service::Uninstall, a.user),

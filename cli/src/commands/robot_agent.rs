@@ -81,8 +81,12 @@ pub struct RunOptions {
     pub grace: Duration,
     /// Overrides every workflow's WebDriver URL.
     pub webdriver_url: Option<String>,
+    /// Overrides every workflow's browser start-up budget.
+    pub browser_startup_timeout: Option<Duration>,
     /// How long finished job folders are kept.
     pub retention: agent::Retention,
+    /// `--allow-path` folders, added to the config file's `allow_paths`.
+    pub allow_paths: Vec<std::path::PathBuf>,
 }
 
 /// `alq robot run`: the agent until Ctrl-C or SIGTERM (logging is set up by `main`).
@@ -95,6 +99,23 @@ pub fn run(options: RunOptions) -> u8 {
             return f.code;
         }
     };
+    let file = match agent::RobotConfig::load(&dir) {
+        Ok(file) => file,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let mut allow_paths = file.allow_paths.clone();
+    for path in options.allow_paths {
+        match std::path::absolute(&path) {
+            Ok(path) => allow_paths.push(path),
+            Err(e) => {
+                eprintln!("error: --allow-path {}: {e}", path.display());
+                return EXIT_USAGE;
+            }
+        }
+    }
     // One thread is plenty: jobs run on threads of their own.
     let Some(runtime) = super::runtime(false) else {
         return EXIT_FAILED;
@@ -106,6 +127,10 @@ pub fn run(options: RunOptions) -> u8 {
         slots: options.slots,
         grace: options.grace,
         webdriver_url: options.webdriver_url,
+        browser_startup_timeout: options
+            .browser_startup_timeout
+            .or(file.browser_startup_timeout()),
+        allow_paths,
     };
     let result = runtime.block_on(async move {
         let shutdown = CancellationToken::new();

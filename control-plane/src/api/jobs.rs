@@ -6,8 +6,8 @@ use alq_shared::protocol::JobState;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -289,8 +289,9 @@ pub async fn artifacts(
     Ok(Json(json!({ "items": items })))
 }
 
-/// `GET /api/v1/jobs/{id}/artifacts/{sha256}`: the bytes, with their content type.
-#[utoipa::path(operation_id = "jobs_artifact", get, path = "/api/v1/jobs/{id}/artifacts/{sha256}", tag = "jobs", params(("id" = i64, Path), ("sha256" = String, Path)), responses((status = 200, description = "The bytes, with their content type"), super::openapi::Errors))]
+/// `GET /api/v1/jobs/{id}/artifacts/{sha256}`: the bytes; an image inline, anything else
+/// as a download (see `artifact_response`).
+#[utoipa::path(operation_id = "jobs_artifact", get, path = "/api/v1/jobs/{id}/artifacts/{sha256}", tag = "jobs", params(("id" = i64, Path), ("sha256" = String, Path)), responses((status = 200, description = "The bytes: PNG, JPEG, GIF and WebP images inline with their type, anything else as an `attachment` of type application/octet-stream; always `X-Content-Type-Options: nosniff` and `Content-Security-Policy: default-src 'none'; sandbox`"), super::openapi::Errors))]
 pub async fn artifact(
     State(state): State<AppState>,
     caller: Caller,
@@ -306,7 +307,12 @@ pub async fn artifact(
         .require(&sha256)
         .await
         .map_err(ApiError::internal)?;
-    Ok(([(header::CONTENT_TYPE, artifact.content_type)], bytes).into_response())
+    Ok(super::artifact_response::artifact_response(
+        &artifact.content_type,
+        &artifact.name,
+        &sha256,
+        bytes,
+    ))
 }
 
 /// `POST /api/v1/jobs/{id}/cancel`: a pending job is cancelled at once; a running one

@@ -1,15 +1,18 @@
 //! The public REST API under `/api/v1`, one module per resource, plus health checks,
 //! metrics and the OpenAPI document.
 
+mod artifact_response;
 mod assets;
 mod audit;
 mod health;
 pub mod jobs;
 mod jobs_bulk;
 pub mod json;
+mod nul;
 pub mod openapi;
 pub(crate) mod query;
 mod robots;
+mod shape;
 mod tenants;
 mod tokens;
 mod workflows;
@@ -63,7 +66,7 @@ pub fn router(state: AppState) -> Router {
         .route("/jobs/{id}/cancel", post(jobs::cancel))
         .route("/jobs/{id}/retry", post(jobs::retry))
         .merge(crate::robot_api::router(&state));
-    Router::new()
+    let routes = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
@@ -74,5 +77,11 @@ pub fn router(state: AppState) -> Router {
             crate::metrics::track_http,
         ))
         .layer(DefaultBodyLimit::max(limit))
-        .with_state(state)
+        .layer(middleware::from_fn(nul::refuse_nul_in_url))
+        .with_state(state);
+    // Around the whole router, not each route (what `Router::layer` does): the router
+    // adds `Allow` to a 405 outside its routes' layers.
+    Router::new()
+        .fallback_service(routes)
+        .layer(middleware::from_fn(shape::error_shape))
 }

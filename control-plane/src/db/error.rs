@@ -18,6 +18,9 @@ pub enum DbError {
     /// A row the statement needed is not there (it was deleted meanwhile).
     #[error("a row is missing: {0}")]
     Missing(String),
+    /// A text value the database cannot store (PostgreSQL refuses a NUL character).
+    #[error("a text value holds a character the database cannot store")]
+    Unstorable,
     /// Anything else: a stored value that does not decode, a refused statement.
     #[error("database error: {0}")]
     Other(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -25,6 +28,11 @@ pub enum DbError {
 
 impl From<sqlx::Error> for DbError {
     fn from(error: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &error
+            && matches!(db.code().as_deref(), Some("22021" | "22P05"))
+        {
+            return DbError::Unstorable;
+        }
         if let sqlx::Error::Database(db) = &error
             && (db.is_unique_violation() || db.is_foreign_key_violation())
         {

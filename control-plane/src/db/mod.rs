@@ -157,21 +157,21 @@ impl Db {
                 Ok(Db::Postgres(pool))
             }
             Some(url) if url.starts_with("sqlite:") => {
-                Self::sqlite(SqliteConnectOptions::from_str(url)?, uses).await
+                let options = SqliteConnectOptions::from_str(url)?;
+                if !url.contains("memory") {
+                    crate::data_dir::make_sqlite_private(options.get_filename())?;
+                }
+                Self::sqlite(options, uses).await
             }
             Some(other) => {
                 anyhow::bail!("unsupported database URL `{other}`: use sqlite:// or postgres://")
             }
             None => {
                 let dir = config.data_dir();
-                std::fs::create_dir_all(&dir).map_err(|e| {
-                    anyhow::anyhow!("cannot create the data folder {}: {e}", dir.display())
-                })?;
-                Self::sqlite(
-                    SqliteConnectOptions::new().filename(dir.join("alq.db")),
-                    uses,
-                )
-                .await
+                crate::data_dir::make_private(&dir)?;
+                let path = dir.join("alq.db");
+                crate::data_dir::make_sqlite_private(&path)?;
+                Self::sqlite(SqliteConnectOptions::new().filename(path), uses).await
             }
         }
     }

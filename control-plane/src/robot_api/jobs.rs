@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use super::{RobotCaller, job_id, utc};
 use crate::AppState;
-use crate::api::json::Body;
+use crate::api::json::{Body, Report};
 use crate::api::query::Params;
 use crate::blobs::{BlobError, is_sha256};
 use crate::db::jobs::{self, JobRecord};
@@ -126,7 +126,7 @@ pub async fn events(
     State(state): State<AppState>,
     robot: RobotCaller,
     Path(id): Path<String>,
-    Body(body): Body<EventsRequest>,
+    Report(body): Report<EventsRequest>,
 ) -> ApiResult<Json<EventsResponse>> {
     let id = job_id(&id)?;
     if body.events.len() > MAX_EVENTS {
@@ -193,11 +193,18 @@ pub async fn upload_artifact(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/octet-stream")
         .to_owned();
-    let name = headers
-        .get("x-alq-name")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let name = match headers.get("x-alq-name") {
+        None => String::new(),
+        Some(value) => std::str::from_utf8(value.as_bytes())
+            .ok()
+            .filter(|name| !name.chars().any(char::is_control))
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "the X-Alq-Name header must be UTF-8 text without control characters",
+                )
+            })?,
+    };
     state.blobs.put(&sha256, &body).await.map_err(|e| match e {
         BlobError::Io(_) => ApiError::internal(e),
         other => ApiError::invalid(other.to_string()),
@@ -226,7 +233,7 @@ pub async fn complete(
     State(state): State<AppState>,
     robot: RobotCaller,
     Path(id): Path<String>,
-    Body(body): Body<CompleteRequest>,
+    Report(body): Report<CompleteRequest>,
 ) -> ApiResult<Json<CompleteResponse>> {
     let id = job_id(&id)?;
     let actor = robot.actor();

@@ -4,11 +4,15 @@
 // Test bodies are plain async fns run once per backend, which clippy does not see as tests.
 #![allow(clippy::unwrap_used)]
 
+mod artifacts_served;
 mod assets;
 mod audit;
 mod auth_matrix;
 mod common;
+mod data_dir;
+mod error_shape;
 mod fanout;
+mod hostile;
 mod idempotency;
 mod jobs;
 mod jobs_bulk;

@@ -2,6 +2,7 @@
 //! engine, and reports every step. Its on-disk spool keeps reports across outages.
 
 pub mod backoff;
+pub mod config;
 pub mod folders;
 pub mod http;
 pub mod identity;
@@ -21,6 +22,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+pub use config::RobotConfig;
 pub use folders::Retention;
 pub use identity::{Identity, robot_data_dir, robot_dir};
 pub use register::{Registration, register};
@@ -51,6 +53,14 @@ pub enum AgentError {
         path: PathBuf,
         /// Why.
         source: std::io::Error,
+    },
+    /// The robot's config file is not valid.
+    #[error("{}: {message}", .path.display())]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
     },
     /// The URL or the CA certificate.
     #[error(transparent)]
@@ -104,6 +114,12 @@ pub struct AgentConfig {
     pub grace: Duration,
     /// Overrides every workflow's WebDriver URL.
     pub webdriver_url: Option<String>,
+    /// Overrides every workflow's `browser.startup_timeout_ms`: how slow this machine
+    /// starts a browser is the robot's business.
+    pub browser_startup_timeout: Option<Duration>,
+    /// The only folders workflows' file actions may use besides their job folder
+    /// (`--allow-path` and `allow_paths`); empty: anywhere but alq's own folders.
+    pub allow_paths: Vec<PathBuf>,
 }
 
 /// What every job's supervisor shares.
@@ -154,6 +170,15 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<(),
         stop_sender.clone(),
     ));
     tracing::info!(robot.id = %shared.identity.robot_id, robot.name = %shared.identity.name, url = %shared.identity.url, slots, "Robot started; waiting for jobs.");
+    if !shared.config.allow_paths.is_empty() {
+        let roots: Vec<String> = shared
+            .config
+            .allow_paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        tracing::info!(allow_paths = %roots.join(", "), "Workflows may use files only in these folders and their job folder.");
+    }
 
     let mut running = JoinSet::new();
     let result = lease_loop(&shared, slots, &mut running, &shutdown).await;

@@ -421,6 +421,20 @@ mod tests {
     }
 
     #[test]
+    fn a_workflow_name_holds_no_control_character() {
+        for name in [r"a\u0000b", r"a\nb", r"a\u001bb"] {
+            let found = problems(&format!(
+                r#"{{"name": "{name}", "steps": [{{"action": "log", "message": "hi"}}]}}"#
+            ));
+            assert!(
+                found.iter().any(|p| p.contains("control characters")),
+                "{name}: {found:?}"
+            );
+        }
+        assert!(problems(r#"{"name": "naïve name", "steps": []}"#).is_empty());
+    }
+
+    #[test]
     fn every_problem_of_a_step_is_named_once() {
         let found = problems(
             r##"{"name": "x", "steps": [{"action": "browser.type", "selecter": "#a", "txt": 1,
@@ -459,6 +473,26 @@ mod tests {
         );
         assert!(found[3].starts_with("steps[1].steps[0].worse: unknown field `worse`"));
         assert!(!found.iter().any(|p| p.contains("unknown name `row`")));
+    }
+
+    #[test]
+    fn job_fields_are_known_and_debug_is_not() {
+        let found = problems(
+            r#"{"name": "x", "steps": [
+  {"action": "log", "message": "{{ job.id }} {{ job.attempt }} {{ run.id }}"},
+  {"action": "log", "message": "{{ job.number }}"},
+  {"action": "log", "message": "{{ debug() }}"}
+]}"#,
+        );
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(
+            found[0].starts_with("steps[1].message: `job` has `id` and `attempt`, not `number`"),
+            "{found:#?}"
+        );
+        assert!(
+            found[1].starts_with("steps[2].message: unknown name `debug`"),
+            "{found:#?}"
+        );
     }
 
     #[test]
