@@ -1,14 +1,13 @@
 //! The server's configuration: defaults, then a TOML file, then `ALQ_*` variables, then
-//! flags (the last three are merged by the CLI through clap).
+//! flags ([`crate::settings`] reads and merges them). The database and Redis URLs may
+//! hold passwords: `Debug` shows them with the password replaced, so a logged or
+//! printed configuration never does.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use serde::Deserialize;
-
 /// How `alq server` runs.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Clone)]
 pub struct Config {
     /// Where to listen.
     pub listen: SocketAddr,
@@ -68,14 +67,87 @@ impl Default for Config {
     }
 }
 
-impl Config {
-    /// Reads a TOML config file; unknown keys are errors.
-    pub fn from_file(path: &std::path::Path) -> anyhow::Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("cannot read the config file {}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Destructured, so a new field cannot be left out (and a new secret is seen).
+        let Config {
+            listen,
+            database_url,
+            redis_url,
+            redis_channel,
+            data_dir,
+            tls_cert,
+            tls_key,
+            max_body_bytes,
+            max_artifact_bytes,
+            max_package_bytes,
+            lease_ttl_ms,
+            heartbeat_interval_ms,
+            lease_wait_max_s,
+            retry_base_ms,
+            retry_max_ms,
+            secret_key_file,
+        } = self;
+        f.debug_struct("Config")
+            .field("listen", listen)
+            .field("database_url", &database_url.as_deref().map(redact_url))
+            .field("redis_url", &redis_url.as_deref().map(redact_url))
+            .field("redis_channel", redis_channel)
+            .field("data_dir", data_dir)
+            .field("tls_cert", tls_cert)
+            .field("tls_key", tls_key)
+            .field("max_body_bytes", max_body_bytes)
+            .field("max_artifact_bytes", max_artifact_bytes)
+            .field("max_package_bytes", max_package_bytes)
+            .field("lease_ttl_ms", lease_ttl_ms)
+            .field("heartbeat_interval_ms", heartbeat_interval_ms)
+            .field("lease_wait_max_s", lease_wait_max_s)
+            .field("retry_base_ms", retry_base_ms)
+            .field("retry_max_ms", retry_max_ms)
+            .field("secret_key_file", secret_key_file)
+            .finish()
     }
+}
 
+/// A URL fit to log: the password of its user part and any `password=` query value
+/// replaced by `***` (`postgres://alq:***@db/alq`, `redis://:***@cache:6379`).
+pub fn redact_url(url: &str) -> String {
+    let (head, query) = match url.split_once('?') {
+        Some((head, query)) => (head, Some(query)),
+        None => (url, None),
+    };
+    let mut out = match head.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = match rest.find('/') {
+                Some(i) => rest.split_at(i),
+                None => (rest, ""),
+            };
+            let authority = match authority.rsplit_once('@') {
+                Some((user, host)) => match user.split_once(':') {
+                    Some((name, _)) => format!("{name}:***@{host}"),
+                    None => authority.to_owned(),
+                },
+                None => authority.to_owned(),
+            };
+            format!("{scheme}://{authority}{path}")
+        }
+        None => head.to_owned(),
+    };
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
+    }
+    out
+}
+
+impl Config {
     /// Refuses settings that cannot work together, whichever way they were given.
     pub fn check(&self) -> anyhow::Result<()> {
         if self.tls_cert.is_some() != self.tls_key.is_some() {
@@ -108,5 +180,51 @@ impl Config {
         directories::ProjectDirs::from("dev", "alq", "alq")
             .map(|dirs| dirs.data_dir().to_path_buf())
             .unwrap_or_else(|| PathBuf::from(".alq"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_show_in_debug() {
+        let config = Config {
+            database_url: Some(
+                "postgres://alq:hunter2@db.internal:5432/alq?sslmode=require".into(),
+            ),
+            redis_url: Some("redis://:hunter3@cache:6379/0".into()),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter"), "{shown}");
+        assert!(
+            shown.contains("postgres://alq:***@db.internal:5432/alq?sslmode=require"),
+            "{shown}"
+        );
+        assert!(shown.contains("redis://:***@cache:6379/0"), "{shown}");
+        assert!(shown.contains("lease_ttl_ms: 60000"), "{shown}");
+    }
+
+    #[test]
+    fn urls_lose_their_passwords_only() {
+        for (url, shown) in [
+            ("postgres://u:p@h/d", "postgres://u:***@h/d"),
+            ("postgres://u@h/d", "postgres://u@h/d"),
+            (
+                "postgres://h/d?user=u&password=p&x=1",
+                "postgres://h/d?user=u&password=***&x=1",
+            ),
+            ("redis://:p@h:1", "redis://:***@h:1"),
+            ("redis://h", "redis://h"),
+            (
+                "sqlite://data/alq.db?mode=rwc",
+                "sqlite://data/alq.db?mode=rwc",
+            ),
+            ("postgres://u:p@ss@h/d", "postgres://u:***@h/d"),
+            ("nonsense", "nonsense"),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
     }
 }

@@ -10,6 +10,8 @@ use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+use crate::config::redact_url;
+
 /// What one replica tells the others.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -59,7 +61,7 @@ impl Fanout {
     /// Connects to Redis; `channel` is shared by every replica of one deployment.
     pub async fn redis(url: &str, channel: &str) -> anyhow::Result<Fanout> {
         let client = redis::Client::open(url)
-            .map_err(|e| anyhow::anyhow!("invalid Redis URL `{url}`: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("invalid Redis URL `{}`: {e}", redact_url(url)))?;
         // Few quick retries: a start-up against a missing Redis should fail in about a
         // second, not after the default minute of backoff. Later drops reconnect anyway.
         let retries = redis::aio::ConnectionManagerConfig::new()
@@ -69,7 +71,7 @@ impl Fanout {
             .set_connection_timeout(Some(Duration::from_secs(2)));
         let connection = redis::aio::ConnectionManager::new_with_config(client, retries)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot connect to Redis at {url}: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("cannot connect to Redis at {}: {e}", redact_url(url)))?;
         Ok(Fanout {
             origin: crate::db::new_id(),
             redis: Some((connection, channel.to_owned())),

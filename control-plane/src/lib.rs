@@ -17,6 +17,7 @@ pub mod lease;
 pub mod metrics;
 pub mod robot_api;
 pub mod serve;
+pub mod settings;
 
 use std::sync::Arc;
 

@@ -123,6 +123,11 @@ fn one() -> u32 {
 pub struct LeaseResponse {
     /// The jobs leased, best first.
     pub jobs: Vec<LeasedJob>,
+    /// The robot is disabled: it gets no job until an admin enables it. The answer
+    /// comes after the poll's wait (at once when the server stops), never as an error,
+    /// so a disabled robot stays connected and asks again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
 }
 
 /// A job leased to a robot.

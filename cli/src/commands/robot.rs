@@ -97,7 +97,8 @@ struct ServiceArgs {
 }
 
 const RUN_EXIT_CODES: &str = "Exit codes: 0 stopped on request; 1 the server refused the \
-robot's token (register again); 2 not registered, or a bad flag.";
+robot's token (deleted, or registered again elsewhere: register again); 2 not registered, \
+or a bad flag. A disabled robot does not exit: it waits until an admin enables it.";
 
 const STATUS_EXIT_CODES: &str = "Exit codes: 0 the server answers and knows this robot; 1 \
 the server refuses the robot's token (register again); 2 not registered; 3 the server cannot \

@@ -1,54 +1,29 @@
 //! `alq server`: the control plane.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use alq_control_plane::Config;
+use alq_control_plane::settings::Settings;
 use tokio_util::sync::CancellationToken;
 
-/// Options of `alq server`; each flag can also be an `ALQ_*` variable or a key of the
-/// config file (flags win over variables, which win over the file).
+/// Options of `alq server`: every setting is a flag, an `ALQ_*` variable and a key of
+/// the config file (flags win over variables, which win over the file).
 #[derive(clap::Args)]
 pub struct Args {
-    /// Address to listen on [default: 127.0.0.1:8080].
-    #[arg(long, env = "ALQ_LISTEN")]
-    pub listen: Option<SocketAddr>,
-    /// `postgres://...` or `sqlite://...` [default: SQLite in the data folder].
-    #[arg(long, env = "ALQ_DATABASE_URL")]
-    pub database_url: Option<String>,
-    /// Redis, for several replicas.
-    #[arg(long, env = "ALQ_REDIS_URL")]
-    pub redis_url: Option<String>,
-    /// Where SQLite and blobs live [default: the OS data folder].
-    #[arg(long, env = "ALQ_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// TLS certificate chain (PEM); with --tls-key, serves HTTPS.
-    #[arg(long, env = "ALQ_TLS_CERT", requires = "tls_key")]
-    pub tls_cert: Option<PathBuf>,
-    /// TLS private key (PEM).
-    #[arg(long, env = "ALQ_TLS_KEY", requires = "tls_cert")]
-    pub tls_key: Option<PathBuf>,
-    /// A TOML file with any of the settings above (same names, snake_case).
-    #[arg(long, env = "ALQ_CONFIG")]
+    #[command(flatten)]
+    settings: Settings,
+    /// A TOML file with any of the settings (the flags' names in snake_case).
+    #[arg(long, env = "ALQ_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
 
 impl Args {
     fn into_config(self) -> anyhow::Result<Config> {
-        let mut config = match &self.config {
-            Some(path) => Config::from_file(path)?,
-            None => Config::default(),
+        let from_file = match &self.config {
+            Some(path) => Settings::from_file(path)?,
+            None => Settings::default(),
         };
-        if let Some(listen) = self.listen {
-            config.listen = listen;
-        }
-        config.database_url = self.database_url.or(config.database_url);
-        config.redis_url = self.redis_url.or(config.redis_url);
-        config.data_dir = self.data_dir.or(config.data_dir);
-        config.tls_cert = self.tls_cert.or(config.tls_cert);
-        config.tls_key = self.tls_key.or(config.tls_key);
-        config.check()?;
-        Ok(config)
+        self.settings.over(from_file).resolve()
     }
 }
 
@@ -90,6 +65,8 @@ pub fn run(args: Args) -> u8 {
     let Some(runtime) = super::runtime(true) else {
         return super::EXIT_FAILED;
     };
+    // Passwords in the URLs are replaced in this line (Config's Debug).
+    tracing::debug!(config = ?config, "Configuration.");
     match runtime.block_on(serve(config)) {
         Ok(()) => 0,
         Err(e) => {

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use alq_shared::client::ClientError;
 use alq_shared::package;
 use serde_json::Value;
 
@@ -76,6 +77,47 @@ fn human_size(bytes: u64) -> String {
     }
 }
 
+/// A package that cannot be built: over a size limit is a refusal (exit 1), like the
+/// server's 413; anything else is a usage error (exit 2).
+fn build_failure(error: package::PackageError) -> Failure {
+    use package::PackageError;
+    match error {
+        PackageError::TooLarge { .. } | PackageError::TooManyFiles { .. } => Failure {
+            code: super::EXIT_FAILED,
+            message: format!(
+                "{error}: leave files out with .alqignore (`runs/` and version-control folders are left out already)"
+            ),
+        },
+        other => Failure::usage(other.to_string()),
+    }
+}
+
+/// A push the server refused or cut off, said with the package's size.
+fn push_failure(error: ClientError, size: u64) -> Failure {
+    let too_large = error.status() == Some(413);
+    // A server that closes the connection while the package is still being sent has
+    // most likely refused its size without waiting for the rest (an older server).
+    let cut_off = error.is_connect()
+        && ["writing a body", "broken pipe", "connection reset"]
+            .iter()
+            .any(|s| error.to_string().to_lowercase().contains(s));
+    let mut failure = Failure::from(error);
+    if too_large {
+        failure.message.push_str(&format!(
+            "
+This package is {} packed.",
+            human_size(size)
+        ));
+    } else if cut_off {
+        failure.message.push_str(&format!(
+            "
+The server closed the connection while the package ({}) was being sent: it may be over the server's max_package_bytes.",
+            human_size(size)
+        ));
+    }
+    failure
+}
+
 /// Runs the subcommand; exit codes as for every server command.
 pub fn run(args: Args) -> u8 {
     remote::exec(exec(args))
@@ -93,11 +135,14 @@ async fn exec(args: Args) -> Outcome {
             })
             .await
             .map_err(|e| Failure::usage(e.to_string()))?
-            .map_err(|e| Failure::usage(e.to_string()))?;
+            .map_err(build_failure)?;
             let client = args.remote.client()?;
             let files = built.files.len();
             let size = built.bytes.len();
-            let pushed = client.push_package(built.bytes, &built.entry).await?;
+            let pushed = client
+                .push_package(built.bytes, &built.entry)
+                .await
+                .map_err(|e| push_failure(e, size as u64))?;
             if json {
                 output::json(&pushed);
             } else {
@@ -154,4 +199,27 @@ async fn exec(args: Args) -> Outcome {
         }
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_package_over_a_limit_is_a_refusal_not_a_usage_error() {
+        let failure = build_failure(package::PackageError::TooLarge {
+            what: "packed",
+            actual: 60 * 1024 * 1024,
+            limit: 50 * 1024 * 1024,
+        });
+        assert_eq!(failure.code, super::super::EXIT_FAILED);
+        assert!(failure.message.contains("52428800"), "{}", failure.message);
+        assert!(
+            failure.message.contains(".alqignore"),
+            "{}",
+            failure.message
+        );
+        let failure = build_failure(package::PackageError::NoWorkflow("x".into()));
+        assert_eq!(failure.code, super::super::EXIT_USAGE);
+    }
 }

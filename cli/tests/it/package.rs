@@ -411,6 +411,37 @@ fn a_package_over_the_limit_and_a_path_that_escapes_are_refused_at_push() {
     assert_eq!(names, ["greeter"]);
 }
 
+/// `n` bytes that do not compress.
+fn noise(n: usize) -> Vec<u8> {
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 32) as u8
+        })
+        .collect()
+}
+
+/// A server that refuses a big package answers before the client has sent it all;
+/// it reads the rest, so the client gets the 413 (not "cannot reach the server") every
+/// time, with the limit and the package's size.
+#[test]
+fn a_big_package_over_the_servers_limit_is_refused_with_the_limit() {
+    let server = Server::start_configured(|c| c.max_package_bytes = 64 * 1024);
+    let admin = User::logged_in(&server);
+    let root = calling_package(&admin, "Ada");
+    std::fs::write(root.join("data/noise.bin"), noise(16 * 1024 * 1024)).unwrap();
+    for _ in 0..3 {
+        push(&admin, &root).expect_code(1).stderr_has(&[
+            "(413)",
+            "max_package_bytes = 65536 bytes, 64.0 KiB",
+            "This package is 16.0 MiB packed.",
+        ]);
+    }
+}
+
 #[test]
 fn alq_run_and_validate_take_a_folder() {
     let user = User::new();

@@ -113,7 +113,7 @@ impl Robot {
     }
 
     /// Whether `alq robot run` still runs (panics with its log when it exited).
-    fn assert_running(&mut self) {
+    pub(crate) fn assert_running(&mut self) {
         let status = self.child.as_mut().unwrap().try_wait().unwrap();
         assert!(
             status.is_none(),

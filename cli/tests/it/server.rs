@@ -155,3 +155,59 @@ fn bad_settings_are_clear_errors() {
         .expect_code(2)
         .stderr_has(&["must be more than 0 and less than lease_ttl_ms"]);
 }
+
+#[test]
+fn secrets_come_from_files_and_never_show_in_logs_or_errors() {
+    let ws = Workspace::new();
+    let data = ws.path().join("data");
+    let db = ws.path().join("from-the-file.db");
+    ws.write(
+        "database-url",
+        &format!("sqlite://{}?mode=rwc\n", db.display()),
+    );
+    // The URL comes from a file named by a variable; a flag beats a variable.
+    let (child, address, _) = start(
+        &ws,
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+        &[
+            ("ALQ_DATABASE_URL_FILE", "database-url"),
+            ("ALQ_LISTEN", "127.0.0.1:1"),
+        ],
+    );
+    assert!(!address.ends_with(":1"), "{address}");
+    assert!(db.is_file(), "the database is where the file said");
+    assert!(!data.join("alq.db").exists());
+    assert_eq!(stop(child), 0);
+
+    // Passwords are replaced in the logged configuration and in errors.
+    let run = ws.alq_with_env(
+        &[
+            "server",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--redis-url",
+            "redis://:hunter2@127.0.0.1:1",
+        ],
+        &[("RUST_LOG", "alq=debug")],
+    );
+    run.expect_code(1).stderr_has(&[
+        "Configuration.",
+        "redis://:***@127.0.0.1:1",
+        "cannot connect to Redis at redis://:***@127.0.0.1:1",
+    ]);
+    assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
+    ws.write(
+        "both.toml",
+        "redis_url = \"redis://r\"\nredis_url_file = \"f\"\n",
+    );
+    ws.alq(&["server", "--config", "both.toml"])
+        .expect_code(2)
+        .stderr_has(&["redis_url and redis_url_file"]);
+}

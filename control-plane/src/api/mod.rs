@@ -15,6 +15,7 @@ mod robots;
 mod shape;
 mod tenants;
 mod tokens;
+mod upload;
 mod workflows;
 
 use axum::Router;

@@ -64,7 +64,7 @@ pub async fn push(
             "max_body_bytes",
         )
     };
-    let body = read_body(body, limit, what, setting).await?;
+    let body = super::upload::read_limited(body, limit, what, setting).await?;
     let stored = if is_package {
         let entry = params
             .entry
@@ -125,32 +125,6 @@ pub async fn push(
             json!({ "workflow": pushed.workflow, "version": summary(&pushed.version), "created": pushed.created }),
         ),
     ))
-}
-
-/// The request body, at most `limit` bytes: over it 413 naming `setting`, a body that
-/// cannot be read 400.
-async fn read_body(
-    body: axum::body::Body,
-    limit: usize,
-    what: &str,
-    setting: &str,
-) -> ApiResult<axum::body::Bytes> {
-    axum::body::to_bytes(body, limit).await.map_err(|error| {
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
-        while let Some(e) = source {
-            if e.is::<http_body_util::LengthLimitError>() {
-                return ApiError::new(
-                    ErrorCode::PayloadTooLarge,
-                    format!(
-                        "the {what} is larger than this server accepts ({setting} = {limit} bytes, {:.1} MiB): leave files out with .alqignore, or ask the operator to raise {setting}",
-                        limit as f64 / (1024.0 * 1024.0)
-                    ),
-                );
-            }
-            source = e.source();
-        }
-        ApiError::invalid(format!("cannot read the request body: {error}"))
-    })
 }
 
 /// At most this many problems are listed in an answer; the rest are counted.
@@ -417,31 +391,5 @@ mod tests {
         assert!(!error.message.contains("/srv"), "{}", error.message);
         let error = bad_package(package::PackageError::Corrupt("x".into()));
         assert_eq!(error.code.status(), 422);
-    }
-
-    #[tokio::test]
-    async fn packages_body_errors_are_413_only_over_the_limit() {
-        let over = read_body(
-            axum::body::Body::from(vec![0u8; 11]),
-            10,
-            "package",
-            "max_package_bytes",
-        )
-        .await
-        .unwrap_err();
-        assert_eq!(over.code.status(), 413);
-        assert!(
-            over.message.contains("max_package_bytes = 10"),
-            "{}",
-            over.message
-        );
-        let broken = axum::body::Body::from_stream(futures::stream::iter([
-            Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"{")),
-            Err(std::io::Error::other("connection reset")),
-        ]));
-        let error = read_body(broken, 10, "package", "max_package_bytes")
-            .await
-            .unwrap_err();
-        assert_eq!(error.code.status(), 400, "{}", error.message);
     }
 }

@@ -20,14 +20,14 @@ const MAX_SLOTS: u32 = 100;
 
 /// Claims the best jobs the robot may run; when there are none, parks the request
 /// (no database work) until a job it can take appears, `wait_s` passes (204) or the
-/// server stops (204).
-#[utoipa::path(operation_id = "robot_lease", post, path = "/api/v1/robot/lease", tag = "robot", request_body(content = Object, description = "`{wait_s, slots}`"), responses((status = 200, description = "`{jobs: [{job_id, attempt, lease_token, lease_expires_at, inputs, assets, workflow}]}`", body = Object), (status = 204, description = "No job within `wait_s`"), super::super::api::openapi::Errors))]
+/// server stops (204). A disabled robot's request is held the same way and answered
+/// `{jobs: [], disabled: true}`, or served as usual once the robot is enabled.
+#[utoipa::path(operation_id = "robot_lease", post, path = "/api/v1/robot/lease", tag = "robot", request_body(content = Object, description = "`{wait_s, slots}`"), responses((status = 200, description = "`{jobs: [{job_id, attempt, lease_token, lease_expires_at, inputs, assets, workflow}]}`; for a disabled robot, after the wait: `{jobs: [], disabled: true}`", body = Object), (status = 204, description = "No job within `wait_s`"), super::super::api::openapi::Errors))]
 pub async fn lease(
     State(state): State<AppState>,
     robot: RobotCaller,
     Body(body): Body<LeaseRequest>,
 ) -> ApiResult<Response> {
-    robot.require_enabled()?;
     if body.slots == 0 || body.slots > MAX_SLOTS {
         return Err(ApiError::invalid(format!(
             "`slots` must be between 1 and {MAX_SLOTS}; got {}",
@@ -37,6 +37,13 @@ pub async fn lease(
     robots::touch(&state.db, &robot.robot_id).await?;
     let wait = Duration::from_secs(body.wait_s.min(state.config.lease_wait_max_s));
     let deadline = tokio::time::Instant::now() + wait;
+    if robot.disabled && !enabled_before(&state, &robot, deadline).await? {
+        return Ok(Json(LeaseResponse {
+            jobs: Vec::new(),
+            disabled: true,
+        })
+        .into_response());
+    }
     let mut wake = None;
     loop {
         // Parked before claiming, so a job made between the claim and the wait still
@@ -62,7 +69,11 @@ pub async fn lease(
             {
                 state.dispatcher.wake_local(ready);
             }
-            return Ok(Json(LeaseResponse { jobs: claimed }).into_response());
+            return Ok(Json(LeaseResponse {
+                jobs: claimed,
+                disabled: false,
+            })
+            .into_response());
         }
         if state.shutdown.is_cancelled() {
             return Ok(StatusCode::NO_CONTENT.into_response());
@@ -77,6 +88,36 @@ pub async fn lease(
             }
             _ = tokio::time::sleep_until(deadline) => return Ok(StatusCode::NO_CONTENT.into_response()),
             _ = state.shutdown.cancelled() => return Ok(StatusCode::NO_CONTENT.into_response()),
+        }
+    }
+}
+
+/// How often a disabled robot's parked poll looks whether it was enabled. Enabling is
+/// rare and may happen on another replica, so a cheap look by primary key beats a
+/// wake-up channel; a robot resumes within this long of being enabled.
+pub const DISABLED_RECHECK: Duration = Duration::from_secs(2);
+
+/// Holds a disabled robot's poll until `deadline` (or the server stops): true as soon
+/// as the robot is enabled, false when it is still disabled then. A robot deleted
+/// meanwhile is 401, as its next call would be.
+async fn enabled_before(
+    state: &AppState,
+    robot: &RobotCaller,
+    deadline: tokio::time::Instant,
+) -> ApiResult<bool> {
+    loop {
+        let now = tokio::time::Instant::now();
+        if now >= deadline || state.shutdown.is_cancelled() {
+            return Ok(false);
+        }
+        tokio::select! {
+            () = tokio::time::sleep(DISABLED_RECHECK.min(deadline - now)) => {}
+            () = state.shutdown.cancelled() => return Ok(false),
+        }
+        match robots::get(&state.db, &robot.robot_id).await? {
+            None => return Err(super::robot_gone()),
+            Some(record) if !record.disabled => return Ok(true),
+            Some(_) => {}
         }
     }
 }

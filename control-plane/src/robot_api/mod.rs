@@ -48,25 +48,12 @@ pub struct RobotCaller {
     pub name: String,
     /// Its labels.
     pub labels: Vec<String>,
-    /// A disabled robot gets no new jobs, but may finish and report the ones it holds.
+    /// A disabled robot gets no new jobs (its lease polls are answered `disabled`), but
+    /// may finish and report the ones it holds.
     pub disabled: bool,
 }
 
 impl RobotCaller {
-    /// Refuses new work to a disabled robot (403).
-    pub fn require_enabled(&self) -> Result<(), ApiError> {
-        if self.disabled {
-            return Err(ApiError::new(
-                ErrorCode::Forbidden,
-                format!(
-                    "robot `{}` is disabled: an admin must enable it before it gets jobs",
-                    self.name
-                ),
-            ));
-        }
-        Ok(())
-    }
-
     /// The robot as the domain layer records it.
     pub fn actor(&self) -> Actor {
         Actor::Robot {
@@ -87,12 +74,7 @@ impl FromRequestParts<AppState> for RobotCaller {
         let robot_id = record.robot_id.unwrap_or_default();
         let robot = robots::get_any(&state.db, &robot_id)
             .await?
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::Unauthenticated,
-                    "the robot of this token was deleted: register it again",
-                )
-            })?;
+            .ok_or_else(robot_gone)?;
         Ok(RobotCaller {
             disabled: robot.disabled,
             robot_id: robot.id,
@@ -101,6 +83,14 @@ impl FromRequestParts<AppState> for RobotCaller {
             labels: robot.labels,
         })
     }
+}
+
+/// 401 for a robot that was deleted while its token was in use.
+pub(crate) fn robot_gone() -> ApiError {
+    ApiError::new(
+        ErrorCode::Unauthenticated,
+        "the robot of this token was deleted: register it again",
+    )
 }
 
 /// Parses a job id from a path; anything else is no job (404).

@@ -529,9 +529,33 @@ async fn a_disabled_robot_finishes_its_job_but_gets_no_new_one(backend: Backend)
     complete(&r1, &job, json!({"outcome": "succeeded"}))
         .await
         .expect(200);
-    r1.post("/robot/lease", json!({"wait_s": 0, "slots": 1}))
+    // Told it is disabled, not refused: it keeps asking.
+    let answer = r1
+        .post("/robot/lease", json!({"wait_s": 0, "slots": 1}))
         .await
-        .expect_error(403, "forbidden");
+        .expect(200);
+    assert_eq!(answer, json!({"jobs": [], "disabled": true}));
+    let robots = admin.get("/robots").await.expect(200);
+    assert_eq!(robots[0]["status"], "disabled");
+    assert!(robots[0]["last_seen_at"].is_number(), "{robots}");
+    // A poll held while disabled takes the waiting job as soon as the robot is enabled.
+    let poll = tokio::spawn({
+        let r1 = r1.clone();
+        async move {
+            r1.post("/robot/lease", json!({"wait_s": 60, "slots": 1}))
+                .await
+                .expect(200)
+        }
+    });
+    // Most likely held by then (either way the job must come).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    admin
+        .post(&format!("/robots/{id}/enable"), json!({}))
+        .await
+        .expect(200);
+    let answer = poll.await.unwrap();
+    assert_eq!(answer["jobs"].as_array().unwrap().len(), 1, "{answer}");
+    assert!(answer.get("disabled").is_none(), "{answer}");
     server.stop().await;
 }
 

@@ -216,14 +216,15 @@ async fn registration_tokens_are_checked(backend: Backend) {
         .post("/robots/register", json!({"name": "x", "colour": "red"}))
         .await
         .expect_error(400, "invalid_request");
-    // A disabled robot leases nothing.
+    // A disabled robot leases nothing, and is told why (not refused).
     let robot_id = again["robot_id"].as_str().unwrap();
     set_disabled(&server, robot_id).await;
-    server
+    let answer = server
         .client(robot_token)
         .post("/robot/lease", json!({"wait_s": 0}))
         .await
-        .expect_error(403, "forbidden");
+        .expect(200);
+    assert_eq!(answer, json!({"jobs": [], "disabled": true}));
     server.stop().await;
 }
 

@@ -80,8 +80,11 @@ pub enum AgentError {
         "{0}\nCheck the URL (scheme, host and port), that the alq server runs there, and that this machine can reach it (proxy, firewall). Nothing was stored."
     )]
     RegisterUnreachable(CallError),
-    /// The robot's own token was refused (deleted, disabled or re-registered elsewhere).
-    #[error("the server refused this robot's token ({0}): register the robot again")]
+    /// The robot's own token was refused: the robot was deleted, or registered again
+    /// (which replaces its token). A disabled robot is not refused: it waits.
+    #[error(
+        "the server refused this robot's token ({0}): the robot was deleted, or registered again elsewhere, which replaced its token. Register this machine again with `alq robot register --url URL --token REGISTRATION_TOKEN`"
+    )]
     Rejected(String),
     /// A call failed.
     #[error(transparent)]
@@ -233,6 +236,8 @@ async fn lease_loop(
 ) -> Result<(), AgentError> {
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(60));
     let wait_s = shared.identity.lease_wait_s;
+    // Disabled by an admin: said once when it starts and once when it ends.
+    let mut disabled = false;
     loop {
         while running.try_join_next().is_some() {}
         let free = slots.saturating_sub(u32::try_from(running.len()).unwrap_or(u32::MAX));
@@ -246,7 +251,26 @@ async fn lease_loop(
             () = shutdown.cancelled() => return Ok(()),
             answer = shared.client.lease(wait_s, free) => answer,
         };
+        let now_disabled = match &answer {
+            Ok(Some(leased)) => leased.disabled,
+            // An older server refuses a disabled robot's lease with 403.
+            Err(e) => e.status() == Some(403) || (disabled && e.is_retryable()),
+            Ok(None) => false,
+        };
+        if now_disabled != disabled {
+            disabled = now_disabled;
+            if disabled {
+                tracing::warn!(robot.id = %shared.identity.robot_id, "This robot is disabled: it takes no new jobs until an admin enables it (POST /api/v1/robots/{{id}}/enable); running jobs finish.");
+            } else {
+                tracing::info!(robot.id = %shared.identity.robot_id, "This robot is enabled again: taking jobs.");
+            }
+        }
         let pause = match answer {
+            // The server held the poll while the robot was disabled: ask again.
+            Ok(Some(leased)) if leased.disabled => {
+                backoff.reset();
+                jitter(Duration::from_millis(250))
+            }
             Ok(Some(leased)) => {
                 backoff.reset();
                 for job in leased.jobs {
@@ -259,10 +283,12 @@ async fn lease_loop(
                 backoff.reset();
                 jitter(Duration::from_millis(250))
             }
-            Err(e) if matches!(e.status(), Some(401 | 403)) => {
-                tracing::error!(error = %e, "The server refused this robot's token.");
+            // Deleted, or registered again elsewhere: nothing this robot can do but stop
+            // (said once, by the caller, with what to do).
+            Err(e) if e.status() == Some(401) => {
                 return Err(AgentError::Rejected(e.to_string()));
             }
+            Err(e) if e.status() == Some(403) => backoff.next(e.retry_after()),
             Err(e) => {
                 let wait = backoff.next(e.retry_after());
                 tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "Cannot lease jobs.");

@@ -32,6 +32,9 @@ pub fn unit(exec: &Path, scope: Scope) -> String {
          ExecStart={exec} robot run\n\
          Restart=on-failure\n\
          RestartSec=5s\n\
+         # 1: the server refused the robot's token (deleted, or registered again);\n\
+         # 2: not registered, or a bad flag. Restarting cannot fix either.\n\
+         RestartPreventExitStatus=1 2\n\
          # The robot finishes or stops its running jobs and flushes its spool on SIGTERM.\n\
          KillSignal=SIGTERM\n\
          TimeoutStopSec=120\n\

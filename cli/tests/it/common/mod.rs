@@ -47,6 +47,18 @@ impl Workspace {
         Run::from(output)
     }
 
+    /// `alq ARGS` in this folder with `env` set.
+    pub fn alq_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let output = Command::new(env!("CARGO_BIN_EXE_alq"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("RUST_LOG")
+            .envs(env.iter().copied())
+            .output()
+            .expect("run alq");
+        Run::from(output)
+    }
+
     /// The only run folder under `runs/`.
     pub fn run_dir(&self) -> PathBuf {
         let mut dirs: Vec<PathBuf> = std::fs::read_dir(self.dir.path().join("runs"))
