@@ -114,7 +114,7 @@ async fn enabled_before(
             () = tokio::time::sleep(DISABLED_RECHECK.min(deadline - now)) => {}
             () = state.shutdown.cancelled() => return Ok(false),
         }
-        match robots::get(&state.db, &robot.robot_id).await? {
+        match robots::get(&state.db, &robot.tenant_id, &robot.robot_id).await? {
             None => return Err(super::robot_gone()),
             Some(record) if !record.disabled => return Ok(true),
             Some(_) => {}
