@@ -1,8 +1,9 @@
-// alq's actionability check, the part of the in-page helpers (page.js follows this file
-// in the script Rust sends) that decides whether a person could use an element now:
-// visible, enabled, editable, stable over two animation frames, scrolled so its action
-// point is inside the visible part of every scroll container, and receiving events
-// there. docs/workflows.md, "Selectors and waiting", is the contract this implements.
+// alq's actionability check, the part of the in-page helpers that needs animation frames
+// and scrolling. Rust sends it before page.js when an action needs it: page.js `probe`
+// finds the element and checks that it is visible, enabled and editable, then `act`
+// here waits until it is stable over two animation frames, scrolled so its action point
+// is inside the visible part of every scroll container, and receiving events there.
+// docs/workflows.md, "Selectors and waiting", is the contract this implements.
 
 // The parent in the flat tree: the slot an element is shown in, its parent, or the host
 // of its shadow root.
@@ -189,11 +190,6 @@ function oneFrame(el, next) {
   setTimeout(go, 500);
 }
 
-function readOnly(el) {
-  if (el.readOnly === true) return true;
-  return el.getAttribute('aria-readonly') === 'true';
-}
-
 // Gives `el` the keyboard focus without scrolling (it is already where it should be), and
 // puts the caret at the end of its text when the focus moves to it, as WebDriver does.
 function focusOn(el) {
@@ -219,24 +215,9 @@ function focusOn(el) {
 // The alignments tried when the action point is covered or cut off where the element is.
 const ALIGNMENTS = ['center', 'end', 'start', 'nearest'];
 
-// Whether a person could use the element right now; `need` says how much is required
-// (see `Need` in locate.rs). Answers through `done` (the script runs asynchronously).
-function probe(need) {
-  let found;
-  try {
-    found = find(need.selector);
-  } catch (e) {
-    return done({ state: 'invalid', detail: String(e && e.message || e) });
-  }
-  const count = found.length;
-  if (!count) return done({ state: 'none', count });
-  const el = found[0];
-  if (!need.visible) return done({ state: 'ok', count, el });
-  if (!visible(el)) return done({ state: 'hidden', count });
-  if (need.enabled && el.matches(':disabled')) return done({ state: 'disabled', count });
-  if (need.editable && readOnly(el)) return done({ state: 'readonly', count });
-  if (!need.act) return done({ state: 'ok', count, el });
-
+// The rest of `probe` (page.js) for an element that is there, visible, enabled and
+// editable as needed: stable, in view and receiving events. Answers through `done`.
+function act(el, count, need) {
   const scroll = (align) => el.scrollIntoView({ block: align, inline: align, behavior: 'instant' });
   const finish = (at) => {
     if (need.guard) guard(el);
@@ -305,11 +286,4 @@ function guard(el) {
   };
   win.__alqGuard = state;
   return true;
-}
-
-function guardResult() {
-  const state = window.__alqGuard;
-  if (!state) return { blocked: null };
-  state.stop();
-  return { blocked: state.verdict !== null && state.verdict !== 'ok' ? state.verdict : null };
 }

@@ -11,8 +11,11 @@ use tokio::time::Instant;
 use super::Browser;
 use crate::actions::{ActionCtx, ActionError};
 
-/// The in-page helpers; see the comments at the top of both files.
-const PAGE_JS: &str = concat!(include_str!("actionable.js"), include_str!("page.js"));
+/// The in-page helpers; see the comment at the top of the file.
+const PAGE_JS: &str = include_str!("page.js");
+/// The helpers and the actionability check, sent only for a `probe` that needs it (the
+/// check is most of the text, and every call sends its script).
+const PROBE_JS: &str = concat!(include_str!("actionable.js"), include_str!("page.js"));
 
 /// How long to pause between two tries: short, so a ready element is used at once.
 const POLL: Duration = Duration::from_millis(50);
@@ -72,6 +75,17 @@ pub(super) enum Need {
 }
 
 impl Need {
+    /// Whether the element must be stable, in view and (mostly) hit-testable: the part
+    /// of the check in actionable.js.
+    fn acts(self) -> bool {
+        !matches!(self, Need::Attached | Need::Visible)
+    }
+
+    /// The script of its probe.
+    fn script(self) -> &'static str {
+        if self.acts() { PROBE_JS } else { PAGE_JS }
+    }
+
     /// The flags page.js reads.
     fn json(self, selector: &Selector) -> Value {
         use Need::*;
@@ -80,7 +94,7 @@ impl Need {
             "visible": self != Attached,
             "enabled": matches!(self, Focus | Click | Pick | Type),
             "editable": self == Type,
-            "act": !matches!(self, Attached | Visible),
+            "act": self.acts(),
             "hit": matches!(self, Pointer | Click | Pick | Type),
             "guard": matches!(self, Pointer | Click),
             "focus": matches!(self, Focus | Type),
@@ -274,7 +288,7 @@ impl Browser {
     ) -> WebDriverResult<Result<Target, Unmet>> {
         let driver = self.driver()?;
         let ret = driver
-            .execute_async(PAGE_JS, vec![json!("probe"), need.json(selector)])
+            .execute_async(need.script(), vec![json!("probe"), need.json(selector)])
             .await?;
         let out = ret.json();
         let detail = || out["detail"].as_str().unwrap_or_default().to_owned();

@@ -1,5 +1,5 @@
-// alq's in-page helpers. Rust sends this whole script (actionable.js, then this file)
-// with every call: pages navigate, so nothing could be installed once.
+// alq's in-page helpers. Rust sends this whole script with every call (pages navigate,
+// so nothing could be installed once); for `probe`, actionable.js comes first.
 // arguments = [op, input, done?]; `done` exists only when the script runs through
 // execute_async.
 const [op, input, done] = arguments;
@@ -127,6 +127,41 @@ function pageHasText(text) {
     for (const child of root.children) parts.push(child.innerText || '');
   }
   return parts.some((p) => norm(p).includes(want));
+}
+
+function readOnly(el) {
+  if (el.readOnly === true) return true;
+  return el.getAttribute('aria-readonly') === 'true';
+}
+
+// Whether a person could use the element right now; `need` says how much is required
+// (see `Need` in locate.rs). Answers through `done` (the script runs asynchronously).
+// What needs animation frames and scrolling is `act`, in actionable.js, which Rust
+// sends only when `need.act`.
+function probe(need) {
+  let found;
+  try {
+    found = find(need.selector);
+  } catch (e) {
+    return done({ state: 'invalid', detail: String(e && e.message || e) });
+  }
+  const count = found.length;
+  if (!count) return done({ state: 'none', count });
+  const el = found[0];
+  if (!need.visible) return done({ state: 'ok', count, el });
+  if (!visible(el)) return done({ state: 'hidden', count });
+  if (need.enabled && el.matches(':disabled')) return done({ state: 'disabled', count });
+  if (need.editable && readOnly(el)) return done({ state: 'readonly', count });
+  if (!need.act) return done({ state: 'ok', count, el });
+  return act(el, count, need);
+}
+
+// Reads back and removes the guard `probe` set (actionable.js `guard`).
+function guardResult() {
+  const state = window.__alqGuard;
+  if (!state) return { blocked: null };
+  state.stop();
+  return { blocked: state.verdict !== null && state.verdict !== 'ok' ? state.verdict : null };
 }
 
 switch (op) {
