@@ -28,6 +28,13 @@ pub struct Args {
     /// TLS private key (PEM).
     #[arg(long, env = "ALQ_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// How long events are kept for SSE resume and outbox consumers, in seconds
+    /// [default: 604800, 7 days].
+    #[arg(long, env = "ALQ_EVENT_RETENTION_S")]
+    pub event_retention_s: Option<u64>,
+    /// How often the event stream sends a heartbeat comment, in ms [default: 15000].
+    #[arg(long, env = "ALQ_EVENT_HEARTBEAT_MS")]
+    pub event_heartbeat_ms: Option<u64>,
     /// A TOML file with any of the settings above (same names, snake_case).
     #[arg(long, env = "ALQ_CONFIG")]
     pub config: Option<PathBuf>,
@@ -47,6 +54,8 @@ impl Args {
         config.data_dir = self.data_dir.or(config.data_dir);
         config.tls_cert = self.tls_cert.or(config.tls_cert);
         config.tls_key = self.tls_key.or(config.tls_key);
+        config.event_retention_s = self.event_retention_s.unwrap_or(config.event_retention_s);
+        config.event_heartbeat_ms = self.event_heartbeat_ms.unwrap_or(config.event_heartbeat_ms);
         config.check()?;
         Ok(config)
     }

@@ -16,9 +16,10 @@ use axum::routing::{get, post, put};
 
 use crate::AppState;
 use crate::auth::{Actor, bearer, lookup};
-use crate::db::robots;
 use crate::db::tokens::TokenKind;
+use crate::db::{presence, robots};
 use crate::error::ApiError;
+use crate::events::robot_presence;
 
 /// The routes of the robot API, to nest under `/api/v1`.
 pub fn router(state: &AppState) -> Router<AppState> {
@@ -50,6 +51,8 @@ pub struct RobotCaller {
     pub labels: Vec<String>,
     /// A disabled robot gets no new jobs, but may finish and report the ones it holds.
     pub disabled: bool,
+    /// Whether its last robot event said it is offline (its next call says online).
+    pub offline: bool,
 }
 
 impl RobotCaller {
@@ -64,6 +67,24 @@ impl RobotCaller {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// Notes that the robot called (for its status): a robot that was offline comes
+    /// online, and says so on the event stream.
+    pub async fn seen(&self, state: &AppState) -> Result<(), ApiError> {
+        if !self.offline {
+            robots::touch(&state.db, &self.robot_id).await?;
+            return Ok(());
+        }
+        let mut tx = state.db.begin().await?;
+        let events = presence::came_online(&mut tx, &self.robot_id)
+            .await?
+            .and_then(|(tenant, name)| robot_presence(&tenant, &self.robot_id, &name, "online"));
+        state
+            .events
+            .commit(tx, events.into_iter().collect())
+            .await?;
         Ok(())
     }
 
@@ -94,6 +115,7 @@ impl FromRequestParts<AppState> for RobotCaller {
                 )
             })?;
         Ok(RobotCaller {
+            offline: robot.presence == "offline",
             disabled: robot.disabled,
             robot_id: robot.id,
             tenant_id: robot.tenant_id,

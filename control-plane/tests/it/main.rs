@@ -7,13 +7,15 @@
 mod assets;
 mod audit;
 mod auth_matrix;
+mod bus;
 mod common;
-mod fanout;
+mod events;
 mod idempotency;
 mod jobs;
 mod jobs_bulk;
 mod leasing;
 mod ops;
+mod outbox;
 mod packages;
 mod replicas;
 mod robot_api;
