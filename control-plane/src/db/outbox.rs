@@ -12,7 +12,7 @@
 
 use super::column::Text;
 use super::{Db, DbResult, Tx};
-use crate::{on_db, on_tx};
+use crate::on_db;
 
 /// The PostgreSQL advisory lock key that orders outbox writers ("alq outbox").
 const OUTBOX_LOCK: i64 = 0x616c_715f_6f75_7462;
@@ -55,27 +55,47 @@ pub async fn append(tx: &mut Tx, rows: &[NewRow]) -> DbResult<Vec<i64>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    if let Tx::Postgres(conn) = tx {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+    match tx {
+        // One statement takes the lock and inserts every row, so the lock is held for
+        // one round trip and the commit, not one per row.
+        Tx::Postgres(conn) => {
+            let mut ids: Vec<i64> = sqlx::query_scalar(
+                "WITH ordered AS (SELECT pg_advisory_xact_lock($1)) \
+                 INSERT INTO outbox (tenant_id, kind, job_id, payload, created_at) \
+                 SELECT t, k, j, p, c FROM ordered, UNNEST($2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[]) \
+                 WITH ORDINALITY AS r(t, k, j, p, c, n) ORDER BY n RETURNING id",
+            )
             .bind(OUTBOX_LOCK)
-            .execute(&mut **conn)
+            .bind(rows.iter().map(|r| r.tenant_id.as_str()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.kind).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.job_id).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.payload.as_str()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+            .fetch_all(&mut **conn)
             .await?;
+            // The rows take their ids in the order they are inserted (`ORDER BY n`);
+            // RETURNING itself promises no order.
+            ids.sort_unstable();
+            Ok(ids)
+        }
+        Tx::Sqlite(conn) => {
+            let mut ids = Vec::with_capacity(rows.len());
+            for row in rows {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO outbox (tenant_id, kind, job_id, payload, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(&row.tenant_id)
+                .bind(row.kind)
+                .bind(row.job_id)
+                .bind(&row.payload)
+                .bind(row.created_at)
+                .fetch_one(&mut **conn)
+                .await?;
+                ids.push(id);
+            }
+            Ok(ids)
+        }
     }
-    let mut ids = Vec::with_capacity(rows.len());
-    for row in rows {
-        let id: i64 = on_tx!(tx, conn => sqlx::query_scalar(
-            "INSERT INTO outbox (tenant_id, kind, job_id, payload, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(&row.tenant_id)
-        .bind(row.kind)
-        .bind(row.job_id)
-        .bind(&row.payload)
-        .bind(row.created_at)
-        .fetch_one(&mut **conn)
-        .await?);
-        ids.push(id);
-    }
-    Ok(ids)
 }
 
 macro_rules! columns {
