@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use alq_shared::api::ErrorCode;
 use alq_shared::protocol::JobState;
 use alq_shared::stream::{Event, JobCreated};
-use alq_shared::workflow::InputSpec;
+use alq_shared::workflow::{InputSpec, resolve_inputs};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -60,57 +60,34 @@ fn check_fields(spec: &JobSpec) -> ApiResult<(Vec<String>, i64)> {
     Ok((clean_labels(spec.labels.clone())?, max_attempts))
 }
 
-/// Checks inputs against the declared ones and fills in defaults; every problem is
-/// named in one 422.
+/// Checks inputs against the declared ones with the engine's own check and fills in
+/// defaults; every problem is named in one 422.
 fn check_inputs(
     declared: &BTreeMap<String, InputSpec>,
-    mut given: Map<String, Value>,
+    given: &Map<String, Value>,
 ) -> ApiResult<Map<String, Value>> {
-    let mut problems = Vec::new();
-    for name in given.keys() {
-        if !declared.contains_key(name) {
-            let known: Vec<&str> = declared.keys().map(String::as_str).collect();
-            problems.push(json!({ "input": name, "message": format!("unknown input `{name}`; the workflow declares: {}", if known.is_empty() { "none".to_owned() } else { known.join(", ") }) }));
-        }
-    }
-    for (name, spec) in declared {
-        match given.get(name) {
-            Some(value) if !spec.kind.accepts(value) => problems.push(json!({
-                "input": name,
-                "message": format!("input `{name}` must be {}; got {value}", spec.kind.described()),
-            })),
-            Some(_) => {}
-            None => match &spec.default {
-                Some(default) => {
-                    given.insert(name.clone(), default.clone());
-                }
-                None if spec.required => problems.push(json!({
-                    "input": name,
-                    "message": format!("input `{name}` is required"),
-                })),
-                None => {}
-            },
-        }
-    }
-    if problems.is_empty() {
-        return Ok(given);
-    }
-    let message = problems
-        .iter()
-        .filter_map(|p| p["message"].as_str())
-        .collect::<Vec<_>>()
-        .join("; ");
-    Err(ApiError::new(
-        ErrorCode::InvalidInputs,
-        format!("the inputs do not fit the workflow: {message}"),
-    )
-    .with_details(json!({ "problems": problems })))
+    resolve_inputs(declared, given).map_err(|problems| {
+        let message = problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        let details: Vec<Value> = problems
+            .iter()
+            .map(|p| json!({ "input": p.input(), "message": p.to_string() }))
+            .collect();
+        ApiError::new(
+            ErrorCode::InvalidInputs,
+            format!("the inputs do not fit the workflow: {message}"),
+        )
+        .with_details(json!({ "problems": details }))
+    })
 }
 
 /// Checks a job against its target; the job to store.
 fn new_job(by: &By<'_>, target: &Target, spec: JobSpec) -> ApiResult<NewJob> {
     let (labels, max_attempts) = check_fields(&spec)?;
-    let inputs = check_inputs(&target.declared, spec.inputs)?;
+    let inputs = check_inputs(&target.declared, &spec.inputs)?;
     Ok(NewJob {
         tenant_id: by.tenant_id.to_owned(),
         workflow_id: target.workflow.id.clone(),
@@ -127,31 +104,17 @@ fn new_job(by: &By<'_>, target: &Target, spec: JobSpec) -> ApiResult<NewJob> {
     })
 }
 
-/// Stores one checked job and its audit row in `tx`; the job as stored.
+/// Stores one checked job and its audit row in `tx`; the job as stored. `entry` gives
+/// the audit row's target and details from the new job's id.
 pub(super) async fn insert_audited(
     tx: &mut Tx,
     by: &By<'_>,
     new: &NewJob,
     action: &str,
-    details: Value,
+    entry: impl FnOnce(i64) -> (String, Value),
 ) -> ApiResult<JobRecord> {
     let id = jobs::insert(tx, new).await?;
-    let target = match new.retry_of {
-        Some(old) => format!("job:{old}"),
-        None => format!("job:{id}"),
-    };
-    let mut details = details;
-    if let Value::Object(map) = &mut details {
-        map.insert(
-            if new.retry_of.is_some() {
-                "new_job"
-            } else {
-                "job"
-            }
-            .into(),
-            json!(id),
-        );
-    }
+    let (target, details) = entry(id);
     audit::record(tx, by.tenant_id, &by.actor.name(), action, &target, details).await?;
     Ok(jobs::get_in(tx, by.tenant_id, id).await?)
 }
@@ -184,12 +147,15 @@ pub(super) async fn prepare_create(
     let target = target(state, by.tenant_id, workflow, version).await?;
     let new = new_job(by, &target, spec)?;
     let mut tx = state.db.begin().await?;
-    let details = json!({
-        "workflow": target.workflow.name,
-        "version": target.version_id,
-        "priority": new.priority,
-    });
-    let job = insert_audited(&mut tx, by, &new, "job.create", details).await?;
+    let job = insert_audited(&mut tx, by, &new, "job.create", |id| {
+        let details = json!({
+            "workflow": target.workflow.name,
+            "version": target.version_id,
+            "priority": new.priority,
+        });
+        (format!("job:{id}"), details)
+    })
+    .await?;
     Ok((job, tx))
 }
 

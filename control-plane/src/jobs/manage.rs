@@ -119,7 +119,10 @@ pub async fn retry(state: &AppState, by: By<'_>, id: i64) -> ApiResult<JobRecord
         created_by: by.actor.name(),
     };
     let mut tx = state.db.begin().await?;
-    let job = insert_audited(&mut tx, &by, &new, "job.retry", json!({})).await?;
+    let job = insert_audited(&mut tx, &by, &new, "job.retry", |id| {
+        (format!("job:{}", old.id), json!({ "new_job": id }))
+    })
+    .await?;
     state.events.commit(tx, vec![job_created(&job)]).await?;
     announce(state, &job);
     Ok(job)

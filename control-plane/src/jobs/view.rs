@@ -17,13 +17,14 @@ pub fn time(ms: Option<i64>) -> Value {
 /// What a secret input is shown as.
 pub const MASK: &str = "***";
 
-/// The job as the API shows it: times in RFC 3339, secret inputs masked.
+/// The job as the API shows it: times in RFC 3339, secret inputs masked (a secret not
+/// given stays `null`).
 pub fn job_json(job: &JobRecord) -> Value {
     let inputs: Map<String, Value> = job
         .inputs
         .iter()
         .map(|(name, value)| {
-            if job.secret_inputs.contains(name) {
+            if job.secret_inputs.contains(name) && !value.is_null() {
                 (name.clone(), json!(MASK))
             } else {
                 (name.clone(), value.clone())

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::AppState;
 use crate::api::json::Body;
-use crate::auth::{bearer, lookup};
+use crate::auth::{Actor, bearer, lookup};
 use crate::db::tokens::{self, TokenKind};
 use crate::db::{audit, robots};
 use crate::error::{ApiError, ApiResult};
@@ -71,7 +71,10 @@ pub async fn register(
     audit::record(
         &mut tx,
         &token.tenant_id,
-        &format!("token:{}", token.id),
+        &Actor::User {
+            token_id: token.id.clone(),
+        }
+        .name(),
         "robot.register",
         &format!("robot:{robot_id}"),
         json!({ "name": name, "labels": labels, "hostname": body.hostname }),

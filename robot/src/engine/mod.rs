@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use alq_shared::events::{RunEvent, RunStatus, StepError};
-use alq_shared::workflow::{LoadedWorkflow, ScreenshotPolicy, Workflow, json_type_name};
+use alq_shared::workflow::{LoadedWorkflow, ScreenshotPolicy, Workflow};
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
@@ -91,49 +91,15 @@ pub enum EngineError {
     },
 }
 
-/// Checks given inputs against the declared ones and fills in defaults.
+/// Checks given inputs against the declared ones and fills in defaults, with the check
+/// the control plane runs when it makes a job (`alq_shared::workflow::resolve_inputs`);
+/// the problems as sentences.
 pub fn resolve_inputs(
     workflow: &Workflow,
     given: &Map<String, Value>,
 ) -> Result<Map<String, Value>, Vec<String>> {
-    let mut problems = Vec::new();
-    let mut resolved = Map::new();
-    for name in given.keys() {
-        if !workflow.inputs.contains_key(name) {
-            let declared: Vec<&str> = workflow.inputs.keys().map(String::as_str).collect();
-            problems.push(if declared.is_empty() {
-                format!("unknown input `{name}`: the workflow declares no inputs")
-            } else {
-                format!(
-                    "unknown input `{name}`; the workflow declares: {}",
-                    declared.join(", ")
-                )
-            });
-        }
-    }
-    for (name, spec) in &workflow.inputs {
-        match given.get(name).or(spec.default.as_ref()) {
-            Some(value) if !spec.kind.accepts(value) => problems.push(format!(
-                "input `{name}` is {}, but its type is {}",
-                json_type_name(value),
-                spec.kind.name()
-            )),
-            Some(value) => {
-                resolved.insert(name.clone(), value.clone());
-            }
-            None if spec.required => problems.push(format!(
-                "input `{name}` is required (give it with --input {name}=...)"
-            )),
-            None => {
-                resolved.insert(name.clone(), Value::Null);
-            }
-        }
-    }
-    if problems.is_empty() {
-        Ok(resolved)
-    } else {
-        Err(problems)
-    }
+    alq_shared::workflow::resolve_inputs(&workflow.inputs, given)
+        .map_err(|problems| problems.iter().map(ToString::to_string).collect())
 }
 
 /// Runs a workflow to its end and writes the run folder.
