@@ -5,8 +5,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::column::Text;
-use super::{BeginWrite as _, Db, DbResult, now_ms};
-use crate::on_db;
+use super::{Db, DbResult, Tx, now_ms};
+use crate::{on_db, on_tx};
 
 /// One stored event.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -24,36 +24,35 @@ pub struct JobEvent {
     pub received_at: i64,
 }
 
-/// Stores a batch of events of one attempt in one transaction; returns how many were new.
+/// Stores a batch of events of one attempt in the caller's transaction; returns the
+/// new ones (a number stored before is skipped), in the order given.
 pub async fn append(
-    db: &Db,
+    tx: &mut Tx,
     tenant_id: &str,
     job_id: i64,
     attempt: i64,
     events: &[(i64, Value)],
-) -> DbResult<u64> {
+) -> DbResult<Vec<(i64, Value)>> {
     let now = now_ms();
-    on_db!(db, pool => {
-        let mut tx = pool.begin_write().await?;
-        let mut added = 0;
-        for (seq, event) in events {
-            added += sqlx::query(
-                "INSERT INTO job_events (job_id, attempt, seq, tenant_id, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (job_id, attempt, seq) DO NOTHING",
-            )
-            .bind(job_id)
-            .bind(attempt)
-            .bind(seq)
-            .bind(tenant_id)
-            .bind(event.to_string())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+    let mut added = Vec::new();
+    for (seq, event) in events {
+        let new: Option<i64> = on_tx!(tx, conn => sqlx::query_scalar(
+            "INSERT INTO job_events (job_id, attempt, seq, tenant_id, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (job_id, attempt, seq) DO NOTHING RETURNING seq",
+        )
+        .bind(job_id)
+        .bind(attempt)
+        .bind(seq)
+        .bind(tenant_id)
+        .bind(event.to_string())
+        .bind(now)
+        .fetch_optional(&mut **conn)
+        .await?);
+        if new.is_some() {
+            added.push((*seq, event.clone()));
         }
-        tx.commit().await?;
-        Ok(added)
-    })
+    }
+    Ok(added)
 }
 
 /// The events of a job of the tenant after the event `after` (an `id`), oldest first.

@@ -349,23 +349,24 @@ macro_rules! claim_update {
     };
 }
 
-/// Leases up to `slots` of the best jobs to a robot in one statement. On PostgreSQL
-/// concurrent claims skip each other's rows (`SKIP LOCKED`); SQLite runs the statement
-/// as one short write transaction, so claims take turns.
+/// Leases up to `slots` of the best jobs to a robot in one statement, in the caller's
+/// transaction (which then writes the events of the lease). On PostgreSQL concurrent
+/// claims skip each other's rows (`SKIP LOCKED`); on SQLite the write transaction makes
+/// claims take turns.
 pub async fn claim_jobs(
-    db: &Db,
+    tx: &mut Tx,
     tenant_id: &str,
     robot_id: &str,
     slots: i64,
     lease_ttl_ms: i64,
 ) -> DbResult<Vec<Claimed>> {
     let now = now_ms();
-    let sql = match db {
-        Db::Sqlite(_) => claim_update!(claim_candidates!()),
+    let sql = match tx {
+        Tx::Sqlite(_) => claim_update!(claim_candidates!()),
         // The candidates in a materialized CTE, not in `IN (...)`: PostgreSQL may run an
         // `IN` subquery more than once (when a concurrent claim makes it recheck a row),
         // and each run can lock other rows, so a robot asking for one job got two.
-        Db::Postgres(_) => concat!(
+        Tx::Postgres(_) => concat!(
             "WITH picked AS MATERIALIZED (",
             claim_candidates!(),
             " FOR UPDATE SKIP LOCKED) ",
@@ -375,13 +376,13 @@ pub async fn claim_jobs(
              RETURNING jobs.id, attempt, lease_token, lease_expires_at, inputs, workflow_id, workflow_name, version_id, priority, run_after, created_at"
         ),
     };
-    let mut claimed: Vec<Claimed> = on_db!(db, pool => sqlx::query_as(sql)
+    let mut claimed: Vec<Claimed> = on_tx!(tx, conn => sqlx::query_as(sql)
         .bind(robot_id)
         .bind(now + lease_ttl_ms)
         .bind(now)
         .bind(tenant_id)
         .bind(slots)
-        .fetch_all(pool)
+        .fetch_all(&mut **conn)
         .await?);
     for job in &mut claimed {
         job.leased_at = now;
@@ -414,10 +415,10 @@ pub async fn extend_lease(
     .await?))
 }
 
-/// Ends the attempt of a running job held by `robot_id` under `lease_token`; false (and
-/// nothing changed) when the lease is stale.
+/// Ends the attempt of a running job held by `robot_id` under `lease_token`, in the
+/// caller's transaction; false (and nothing changed) when the lease is stale.
 pub async fn complete(
-    db: &Db,
+    tx: &mut Tx,
     tenant_id: &str,
     id: i64,
     robot_id: &str,
@@ -455,7 +456,7 @@ pub async fn complete(
                 ", error = $4, completed_lease = $8 \
                  WHERE tenant_id = $5 AND id = $6 AND robot_id = $7 AND lease_token = $8 AND state = 'running'"
             );
-            let done = on_db!(db, pool => sqlx::query(sql)
+            let done = on_tx!(tx, conn => sqlx::query(sql)
                 .bind(now)
                 .bind(backoff.base_ms)
                 .bind(backoff.max_ms)
@@ -464,46 +465,66 @@ pub async fn complete(
                 .bind(id)
                 .bind(robot_id)
                 .bind(lease_token)
-                .execute(pool)
+                .execute(&mut **conn)
                 .await?
                 .rows_affected());
             return Ok(done == 1);
         }
     };
-    let done = on_db!(db, pool => sqlx::query(sql)
+    let done = on_tx!(tx, conn => sqlx::query(sql)
         .bind(payload.to_string())
         .bind(now)
         .bind(tenant_id)
         .bind(id)
         .bind(robot_id)
         .bind(lease_token)
-        .execute(pool)
+        .execute(&mut **conn)
         .await?
         .rows_affected());
     Ok(done == 1)
 }
 
+/// A job whose lease expired, as it is now.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Expired {
+    /// The job, to wake robots for when it is pending again.
+    #[sqlx(flatten)]
+    pub ready: Ready,
+    /// Its workflow's name.
+    pub workflow_name: String,
+    /// The attempt that was lost.
+    pub attempt: i64,
+    /// The robot that lost it.
+    pub robot_id: Option<String>,
+}
+
 /// Sends every running job whose lease ended back to `pending` with a backoff (or to
 /// `dead` after its last attempt, or `cancelled` when a cancel was asked for), in one
-/// statement, so with several replicas each job is acted on by exactly one.
-pub async fn expire_leases(db: &Db, backoff: Backoff) -> DbResult<Vec<Ready>> {
+/// statement in the caller's transaction, so with several replicas each job is acted on
+/// by exactly one.
+pub async fn expire_leases(tx: &mut Tx, backoff: Backoff) -> DbResult<Vec<Expired>> {
     let sql = concat!(
         "UPDATE jobs SET ",
         retry_assignments!(),
         ", error = $4 WHERE state = 'running' AND lease_expires_at < $1 \
-         RETURNING id, tenant_id, labels, state, run_after"
+         RETURNING id, tenant_id, labels, state, run_after, workflow_name, attempt, robot_id"
     );
-    let error = serde_json::json!({
-        "message": "the robot stopped heartbeating and its lease expired",
-        "type": "application",
-    });
-    Ok(on_db!(db, pool => sqlx::query_as(sql)
+    let error = lease_expired_error();
+    Ok(on_tx!(tx, conn => sqlx::query_as(sql)
         .bind(now_ms())
         .bind(backoff.base_ms)
         .bind(backoff.max_ms)
         .bind(error.to_string())
-        .fetch_all(pool)
+        .fetch_all(&mut **conn)
         .await?))
+}
+
+/// The lease-expiry error every expired job carries (see [`expire_leases`]).
+pub fn lease_expired_error() -> Value {
+    serde_json::json!({
+        "message": "the robot stopped heartbeating and its lease expired",
+        "type": "application",
+    })
 }
 
 /// When the earliest lease of a running job expires (Unix ms); `None` when no job runs.

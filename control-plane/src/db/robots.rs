@@ -41,12 +41,16 @@ pub struct RobotRecord {
     pub stopped_at: Option<i64>,
     /// When it registered (Unix ms).
     pub created_at: i64,
+    /// What its last robot event said: `online`, `busy` or `offline` (the API shows
+    /// `status`, worked out from the times, instead).
+    #[serde(skip)]
+    pub presence: String,
 }
 
 /// The columns of a [`RobotRecord`], as a literal for `concat!`.
 macro_rules! columns {
     () => {
-        "id, tenant_id, name, hostname, os, arch, version, labels, browsers, disabled, last_seen, stopped_at, created_at"
+        "id, tenant_id, name, hostname, os, arch, version, labels, browsers, disabled, last_seen, stopped_at, created_at, presence"
     };
 }
 

@@ -12,7 +12,9 @@ use super::{By, announce};
 use crate::AppState;
 use crate::auth::Actor;
 use crate::db::jobs::{self, Backoff, Completion, JobRecord};
+use crate::db::presence;
 use crate::error::{ApiError, ApiResult};
+use crate::events::{job_state, robot_presence};
 
 /// A completion's result.
 #[derive(Debug, Clone)]
@@ -76,8 +78,9 @@ pub async fn complete(
         base_ms: i64::try_from(state.config.retry_base_ms).unwrap_or(i64::MAX / 4),
         max_ms: i64::try_from(state.config.retry_max_ms).unwrap_or(i64::MAX / 4),
     };
+    let mut tx = state.db.begin().await?;
     let done = jobs::complete(
-        &state.db,
+        &mut tx,
         by.tenant_id,
         id,
         robot_id,
@@ -86,6 +89,16 @@ pub async fn complete(
         backoff,
     )
     .await?;
+    if done {
+        let job = jobs::get_in(&mut tx, by.tenant_id, id).await?;
+        let mut events = vec![job_state(&job)];
+        if let Some((tenant, name)) = presence::became_idle(&mut tx, robot_id).await? {
+            events.extend(robot_presence(&tenant, robot_id, &name, "online"));
+        }
+        state.events.commit(tx, events).await?;
+    } else {
+        drop(tx);
+    }
     let job = find(state, by.tenant_id, id).await?;
     if !done {
         let replay = job.completed_lease == Some(lease_token)

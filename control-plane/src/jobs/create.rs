@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 
 use alq_shared::api::ErrorCode;
+use alq_shared::protocol::JobState;
+use alq_shared::stream::{Event, JobCreated};
 use alq_shared::workflow::{InputSpec, resolve_inputs};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -17,6 +19,7 @@ use crate::AppState;
 use crate::db::jobs::{JobRecord, NewJob};
 use crate::db::{Tx, audit, jobs, jobs_bulk};
 use crate::error::{ApiError, ApiResult};
+use crate::events::{Happened, job_created};
 use crate::labels::clean_labels;
 use crate::lease::JobReady;
 
@@ -126,7 +129,7 @@ pub async fn create(
     spec: JobSpec,
 ) -> ApiResult<JobRecord> {
     let (job, tx) = prepare_create(state, &by, workflow, version, spec).await?;
-    tx.commit().await?;
+    state.events.commit(tx, vec![job_created(&job)]).await?;
     announce(state, &job);
     Ok(job)
 }
@@ -159,10 +162,18 @@ pub(super) async fn prepare_create(
 /// Makes 1 to [`MAX_BULK`] jobs of one workflow version, all or none, audited once;
 /// their ids in the order asked. The first job that does not fit is named by its index.
 pub async fn create_many(state: &AppState, by: By<'_>, request: NewJobs) -> ApiResult<Vec<i64>> {
-    let (ids, ready, tx) = prepare_many(state, &by, request).await?;
-    tx.commit().await?;
-    state.dispatcher.jobs_ready(ready);
+    let (ids, made, tx) = prepare_many(state, &by, request).await?;
+    state.events.commit(tx, made.events).await?;
+    state.dispatcher.jobs_ready(made.ready);
     Ok(ids)
+}
+
+/// What [`prepare_many`] made, to tell once it is committed.
+pub(super) struct Made {
+    /// A `job.created` per job.
+    pub events: Vec<Happened>,
+    /// A wake-up per job.
+    pub ready: Vec<JobReady>,
 }
 
 /// Everything of [`create_many`] but the commit and the wake-ups.
@@ -170,7 +181,7 @@ pub(super) async fn prepare_many(
     state: &AppState,
     by: &By<'_>,
     request: NewJobs,
-) -> ApiResult<(Vec<i64>, Vec<JobReady>, Tx)> {
+) -> ApiResult<(Vec<i64>, Made, Tx)> {
     if request.jobs.is_empty() || request.jobs.len() > MAX_BULK {
         return Err(ApiError::invalid(format!(
             "`jobs` must hold 1 to {MAX_BULK} jobs; got {}: split larger batches",
@@ -205,6 +216,19 @@ pub(super) async fn prepare_many(
         }),
     )
     .await?;
+    let events = ids
+        .iter()
+        .map(|&job_id| Happened {
+            tenant_id: by.tenant_id.to_owned(),
+            event: Event::JobCreated(JobCreated {
+                job_id,
+                workflow_id: target.workflow.id.clone(),
+                workflow_name: target.workflow.name.clone(),
+                state: JobState::Pending,
+                retry_of: None,
+            }),
+        })
+        .collect();
     let ready = new
         .into_iter()
         .map(|job| JobReady {
@@ -214,7 +238,7 @@ pub(super) async fn prepare_many(
             run_after: job.run_after.unwrap_or(0),
         })
         .collect();
-    Ok((ids, ready, tx))
+    Ok((ids, Made { events, ready }, tx))
 }
 
 /// Names the job of a bulk request an error is about: `jobs[3]: ...`, and `index` in

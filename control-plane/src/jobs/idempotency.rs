@@ -19,6 +19,7 @@ use crate::AppState;
 use crate::db::idempotency::{self, Remember, Stored};
 use crate::db::{Tx, now_ms};
 use crate::error::{ApiError, ApiResult};
+use crate::events::job_created;
 
 /// How long a key's answer is kept: a retry within this time is answered from it.
 pub const KEY_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -189,7 +190,7 @@ pub async fn create_once(
     })
     .await?;
     if let (Some(tx), Some(job)) = (tx, made) {
-        tx.commit().await?;
+        state.events.commit(tx, vec![job_created(&job)]).await?;
         announce(state, &job);
     }
     Ok(answer)
@@ -213,8 +214,8 @@ pub async fn create_many_once(
         "jobs.create_bulk",
         hash,
         move || async move {
-            let (ids, ready, tx) = prepare_many(state, by_ref, request).await?;
-            *slot = Some(ready);
+            let (ids, made, tx) = prepare_many(state, by_ref, request).await?;
+            *slot = Some(made);
             Ok((
                 Answer {
                     status: 201,
@@ -226,9 +227,9 @@ pub async fn create_many_once(
         },
     )
     .await?;
-    if let (Some(tx), Some(ready)) = (tx, made) {
-        tx.commit().await?;
-        state.dispatcher.jobs_ready(ready);
+    if let (Some(tx), Some(made)) = (tx, made) {
+        state.events.commit(tx, made.events).await?;
+        state.dispatcher.jobs_ready(made.ready);
     }
     Ok(answer)
 }

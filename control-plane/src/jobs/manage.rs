@@ -13,6 +13,7 @@ use crate::AppState;
 use crate::db::jobs::{self, JobRecord, NewJob};
 use crate::db::{audit, workflows};
 use crate::error::{ApiError, ApiResult};
+use crate::events::{job_created, job_state};
 
 /// A job of the tenant, or 404.
 pub(super) async fn find(state: &AppState, tenant_id: &str, id: i64) -> ApiResult<JobRecord> {
@@ -60,7 +61,14 @@ pub async fn cancel(state: &AppState, by: By<'_>, id: i64) -> ApiResult<JobRecor
     )
     .await?;
     let now = jobs::get_in(&mut tx, by.tenant_id, job.id).await?;
-    tx.commit().await?;
+    // A pending job is cancelled now; a running one only asked to stop, until its
+    // robot completes it.
+    let events = if now.state == job.state {
+        Vec::new()
+    } else {
+        vec![job_state(&now)]
+    };
+    state.events.commit(tx, events).await?;
     if job.state == JobState::Running {
         state.dispatcher.job_cancelled(job.id);
     }
@@ -115,7 +123,7 @@ pub async fn retry(state: &AppState, by: By<'_>, id: i64) -> ApiResult<JobRecord
         (format!("job:{}", old.id), json!({ "new_job": id }))
     })
     .await?;
-    tx.commit().await?;
+    state.events.commit(tx, vec![job_created(&job)]).await?;
     announce(state, &job);
     Ok(job)
 }

@@ -23,8 +23,9 @@ use crate::api::json::{Body, Report};
 use crate::api::query::Params;
 use crate::blobs::{BlobError, is_sha256};
 use crate::db::jobs::{self, JobRecord};
-use crate::db::{artifacts, job_events, robots};
+use crate::db::{artifacts, job_events};
 use crate::error::{ApiError, ApiResult};
+use crate::events::job_step;
 use crate::jobs::By;
 use crate::jobs::complete::stale;
 
@@ -72,7 +73,7 @@ pub async fn heartbeat(
 ) -> ApiResult<Json<HeartbeatResponse>> {
     let id = job_id(&id)?;
     let wait = Duration::from_millis(wait.wait_ms.min(state.config.heartbeat_interval_ms));
-    robots::touch(&state.db, &robot.robot_id).await?;
+    robot.seen(&state).await?;
     // Watching before the lease is read: a cancel stored after the read still wakes it.
     let watch = (!wait.is_zero()).then(|| state.dispatcher.cancels().watch(id));
     let cancelled = watch.as_ref().map(|w| w.cancelled());
@@ -143,8 +144,14 @@ pub async fn events(
     }
     let job = leased_job(&state, &robot, id, body.lease_token).await?;
     let events: Vec<(i64, Value)> = body.events.into_iter().map(|e| (e.seq, e.event)).collect();
-    let accepted =
-        job_events::append(&state.db, &robot.tenant_id, id, job.attempt, &events).await?;
+    let mut tx = state.db.begin().await?;
+    let added = job_events::append(&mut tx, &robot.tenant_id, id, job.attempt, &events).await?;
+    let accepted = added.len() as u64;
+    let steps = added
+        .into_iter()
+        .map(|(seq, event)| job_step(&robot.tenant_id, id, job.attempt, seq, event))
+        .collect();
+    state.events.commit(tx, steps).await?;
     Ok(Json(EventsResponse { accepted }))
 }
 

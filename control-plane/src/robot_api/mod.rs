@@ -16,9 +16,10 @@ use axum::routing::{get, post, put};
 
 use crate::AppState;
 use crate::auth::{Actor, bearer, lookup};
-use crate::db::robots;
 use crate::db::tokens::TokenKind;
+use crate::db::{presence, robots};
 use crate::error::ApiError;
+use crate::events::robot_presence;
 
 /// The routes of the robot API, to nest under `/api/v1`.
 pub fn router(state: &AppState) -> Router<AppState> {
@@ -51,9 +52,29 @@ pub struct RobotCaller {
     /// A disabled robot gets no new jobs (its lease polls are answered `disabled`), but
     /// may finish and report the ones it holds.
     pub disabled: bool,
+    /// Whether its last robot event said it is offline (its next call says online).
+    pub offline: bool,
 }
 
 impl RobotCaller {
+    /// Notes that the robot called (for its status): a robot that was offline comes
+    /// online, and says so on the event stream.
+    pub async fn seen(&self, state: &AppState) -> Result<(), ApiError> {
+        if !self.offline {
+            robots::touch(&state.db, &self.robot_id).await?;
+            return Ok(());
+        }
+        let mut tx = state.db.begin().await?;
+        let events = presence::came_online(&mut tx, &self.robot_id)
+            .await?
+            .and_then(|(tenant, name)| robot_presence(&tenant, &self.robot_id, &name, "online"));
+        state
+            .events
+            .commit(tx, events.into_iter().collect())
+            .await?;
+        Ok(())
+    }
+
     /// The robot as the domain layer records it.
     pub fn actor(&self) -> Actor {
         Actor::Robot {
@@ -76,6 +97,7 @@ impl FromRequestParts<AppState> for RobotCaller {
             .await?
             .ok_or_else(robot_gone)?;
         Ok(RobotCaller {
+            offline: robot.presence == "offline",
             disabled: robot.disabled,
             robot_id: robot.id,
             tenant_id: robot.tenant_id,
