@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use super::{RobotCaller, utc};
 use crate::AppState;
 use crate::api::json::Body;
-use crate::db::{assets, jobs, presence, workflows};
+use crate::db::{assets, jobs, presence, robots, workflows};
 use crate::error::{ApiError, ApiResult};
 use crate::events::{Happened, robot_presence};
 
