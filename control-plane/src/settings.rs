@@ -243,7 +243,7 @@ mod tests {
         {
             assert!(keys.iter().any(|k| k == field), "no flag for {field}");
         }
-        assert_eq!(keys.len(), 18, "{keys:?}");
+        assert_eq!(keys.len(), 20, "{keys:?}");
         // The file takes every key.
         for key in &keys {
             let value = match key.as_str() {
