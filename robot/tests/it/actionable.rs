@@ -172,3 +172,24 @@ async fn clicks_buttons_moved_by_transitions_and_scripts_once_they_rest() {
     );
     s.close().await;
 }
+
+/// Inside a frame from another origin the page cannot tell where the frame is, so the
+/// pointer cannot be aimed from there: WebDriver's own element click does it, and typing
+/// still goes to the field the check focused.
+#[tokio::test]
+async fn types_and_clicks_inside_a_cross_origin_frame() {
+    let Some(mut s) = session().await else { return };
+    s.open("/cross-origin-frame").await;
+    s.ok(json!({"action": "browser.frame", "selector": "#inner"}))
+        .await;
+    let hidden = s
+        .ok(json!({"action": "browser.script", "script": "return window.frameElement === null"}))
+        .await;
+    assert_eq!(hidden, json!(true), "the frame is not cross-origin");
+    s.ok(json!({"action": "browser.type", "selector": "#q", "text": "far away"}))
+        .await;
+    s.ok(json!({"action": "browser.click", "selector": "text=Go"}))
+        .await;
+    assert_eq!(s.text("#echo").await, json!("Echo: far away"));
+    s.close().await;
+}

@@ -16,6 +16,7 @@ pub fn routes() -> Router {
         .route("/clipped", get(|| page(CLIPPED)))
         .route("/orbit", get(|| page(ORBIT)))
         .route("/movers", get(|| page(MOVERS)))
+        .route("/cross-origin-frame", get(|| page(CROSS_ORIGIN_FRAME)))
 }
 
 async fn page(body: &'static str) -> Html<String> {
@@ -155,4 +156,14 @@ function slide() {
   };
   requestAnimationFrame(step);
 }
+</script>"#;
+
+/// The test site's `/frame-inner` page in a frame from another origin (`localhost`
+/// instead of `127.0.0.1`), below the top of the page, where a script cannot measure the
+/// frame from inside.
+const CROSS_ORIGIN_FRAME: &str = r#"<title>Cross-origin frame</title>
+<h1>Outer</h1><p style="height:120px">Some space above the frame.</p>
+<iframe id="inner" width="400" height="200"></iframe>
+<script>
+document.getElementById('inner').src = location.protocol + '//localhost:' + location.port + '/frame-inner';
 </script>"#;

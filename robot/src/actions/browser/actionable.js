@@ -154,10 +154,10 @@ const sameBox = (a, b) => a.every((v, i) => v === b[i]);
 // frames that both began after this call. The first frame that runs can be the one
 // already being drawn when the check started (its timestamp is earlier): it is skipped.
 // A page that draws no frames (a tab in the background) animates nothing, and then two
-// samples 100 ms apart decide.
+// samples 100 ms apart decide; frames that stop coming give no verdict (`first` null).
 function twoFrames(el, next) {
   const started = performance.now();
-  let frames = 0, first = null, over = false;
+  let frames = 0, first = null, over = false, timer = null;
   const end = (a, b) => {
     if (over) return;
     over = true;
@@ -171,8 +171,12 @@ function twoFrames(el, next) {
     if (time > started) first = box(el);
     requestAnimationFrame(tick);
   };
-  const timer = setTimeout(() => {
-    if (frames > 0) return;
+  timer = setTimeout(() => {
+    if (frames > 0) {
+      // Frames started and stalled: no verdict (`next(null)`, the caller tries again).
+      timer = setTimeout(() => end(null, null), 1500);
+      return;
+    }
     over = true;
     const a = box(el);
     setTimeout(() => next(a, box(el)), 100);
@@ -227,7 +231,7 @@ function act(el, count, need) {
   if (!wholeInView(el)) scroll('center');
   twoFrames(el, (first, second) => {
     if (!el.isConnected) return done({ state: 'none', count: 0 });
-    if (!sameBox(first, second)) return done({ state: 'moving', count });
+    if (!first || !sameBox(first, second)) return done({ state: 'moving', count });
     let at = aim(el, need.hit);
     if (at.state === 'ok') return finish(at);
     // Covered or cut off here: another alignment in the scroll containers may show it.
