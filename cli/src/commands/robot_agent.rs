@@ -9,6 +9,7 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::remote::{Failure, Outcome, Remote};
+use super::robot_settings::RunSettings;
 use super::{EXIT_FAILED, EXIT_UNREACHABLE, EXIT_USAGE};
 
 fn failure(error: AgentError) -> Failure {
@@ -73,27 +74,31 @@ pub async fn register(
     Ok(0)
 }
 
-/// The flags of `alq robot run`.
-pub struct RunOptions {
-    /// Jobs at once.
-    pub slots: u32,
-    /// How long running jobs may go on after a stop request.
-    pub grace: Duration,
-    /// Overrides every workflow's WebDriver URL.
-    pub webdriver_url: Option<String>,
-    /// How long finished job folders are kept.
-    pub retention: agent::Retention,
-}
-
-/// `alq robot run`: the agent until Ctrl-C or SIGTERM (logging is set up by `main`).
-pub fn run(options: RunOptions) -> u8 {
-    let dirs = robot_dir().and_then(|dir| Ok((dir, agent::robot_data_dir().map_err(failure)?)));
-    let (dir, data_dir) = match dirs {
-        Ok(dirs) => dirs,
-        Err(f) => {
-            eprintln!("error: {}", f.message);
-            return f.code;
-        }
+/// `alq robot run`: the agent until Ctrl-C or SIGTERM (logging is set up by `main`),
+/// with `given` (flags and variables) over the robot's config file.
+pub fn run(given: RunSettings, config_file: Option<std::path::PathBuf>) -> u8 {
+    let fail = |f: Failure| {
+        eprintln!("error: {}", f.message);
+        f.code
+    };
+    let dir = match robot_dir() {
+        Ok(dir) => dir,
+        Err(f) => return fail(f),
+    };
+    let from_file = match RunSettings::file(config_file, &dir) {
+        Some(path) => match RunSettings::from_file(&path) {
+            Ok(settings) => settings,
+            Err(message) => return fail(Failure::usage(message)),
+        },
+        None => RunSettings::default(),
+    };
+    let settings = given.over(from_file);
+    let data_dir = match settings.data_dir {
+        Some(dir) => dir,
+        None => match agent::robot_data_dir() {
+            Ok(dir) => dir,
+            Err(e) => return fail(failure(e)),
+        },
     };
     // One thread is plenty: jobs run on threads of their own.
     let Some(runtime) = super::runtime(false) else {
@@ -102,10 +107,10 @@ pub fn run(options: RunOptions) -> u8 {
     let config = AgentConfig {
         dir,
         data_dir,
-        retention: options.retention,
-        slots: options.slots,
-        grace: options.grace,
-        webdriver_url: options.webdriver_url,
+        retention: settings.retention,
+        slots: settings.slots,
+        grace: settings.grace,
+        webdriver_url: settings.webdriver_url,
     };
     let result = runtime.block_on(async move {
         let shutdown = CancellationToken::new();
@@ -171,7 +176,10 @@ fn when(at: chrono::DateTime<chrono::Utc>) -> String {
 /// refuses the robot's token, 3 when it cannot be reached (2: not registered).
 pub async fn status(as_json: bool) -> Outcome {
     let dir = robot_dir()?;
-    let data_dir = agent::robot_data_dir().map_err(failure)?;
+    let data_dir = match RunSettings::data_dir_without_flags(&dir) {
+        Some(dir) => dir,
+        None => agent::robot_data_dir().map_err(failure)?,
+    };
     let identity = Identity::load(&dir).map_err(failure)?;
     let reach = reach(&identity).await;
     let state = agent::state::read(&dir);

@@ -14,6 +14,7 @@ mod login;
 mod navigation;
 mod package;
 mod robot_agent;
+mod robot_config;
 mod robot_disabled;
 mod robot_ops;
 mod server;
