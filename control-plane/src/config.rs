@@ -39,6 +39,12 @@ pub struct Config {
     pub retry_base_ms: u64,
     /// Longest retry delay.
     pub retry_max_ms: u64,
+    /// How long events are kept in the outbox, in seconds: how far back an SSE client
+    /// may resume and an outbox consumer may fall behind.
+    pub event_retention_s: u64,
+    /// How often `GET /api/v1/events` sends a heartbeat comment, in ms, so proxies keep
+    /// the stream open.
+    pub event_heartbeat_ms: u64,
     /// The key that encrypts credential assets (32 bytes, hex); default: a key file made
     /// in the data folder on first start.
     pub secret_key_file: Option<PathBuf>,
@@ -62,6 +68,8 @@ impl Default for Config {
             lease_wait_max_s: 60,
             retry_base_ms: 2_000,
             retry_max_ms: 600_000,
+            event_retention_s: 7 * 24 * 3600,
+            event_heartbeat_ms: 15_000,
             secret_key_file: None,
         }
     }
@@ -86,6 +94,8 @@ impl std::fmt::Debug for Config {
             lease_wait_max_s,
             retry_base_ms,
             retry_max_ms,
+            event_retention_s,
+            event_heartbeat_ms,
             secret_key_file,
         } = self;
         f.debug_struct("Config")
@@ -104,6 +114,8 @@ impl std::fmt::Debug for Config {
             .field("lease_wait_max_s", lease_wait_max_s)
             .field("retry_base_ms", retry_base_ms)
             .field("retry_max_ms", retry_max_ms)
+            .field("event_retention_s", event_retention_s)
+            .field("event_heartbeat_ms", event_heartbeat_ms)
             .field("secret_key_file", secret_key_file)
             .finish()
     }
@@ -160,6 +172,13 @@ impl Config {
                 "heartbeat_interval_ms ({}) must be more than 0 and less than lease_ttl_ms ({}), or every lease would expire",
                 self.heartbeat_interval_ms,
                 self.lease_ttl_ms
+            );
+        }
+        if self.event_heartbeat_ms == 0 || self.event_retention_s == 0 {
+            anyhow::bail!(
+                "event_heartbeat_ms ({}) and event_retention_s ({}) must be more than 0",
+                self.event_heartbeat_ms,
+                self.event_retention_s
             );
         }
         if self.retry_base_ms > self.retry_max_ms {

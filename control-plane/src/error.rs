@@ -5,6 +5,8 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use crate::db::DbError;
+
 /// An error answered to an API caller.
 #[derive(Debug, thiserror::Error)]
 #[error("{code:?}: {message}")]
@@ -53,31 +55,23 @@ impl ApiError {
     }
 }
 
-impl From<sqlx::Error> for ApiError {
-    fn from(error: sqlx::Error) -> Self {
-        // Text PostgreSQL cannot store (a NUL character). The extractors refuse NULs
-        // before any query; this keeps one that slips past them a 400, not a 500.
-        if let sqlx::Error::Database(db) = &error
-            && matches!(db.code().as_deref(), Some("22021" | "22P05"))
-        {
-            return ApiError::invalid(
-                "a text value holds a character the database cannot store (a NUL, \\u0000)",
-            );
-        }
-        if let sqlx::Error::Database(db) = &error
-            && (db.is_unique_violation() || db.is_foreign_key_violation())
-        {
-            return ApiError::new(
+impl From<DbError> for ApiError {
+    fn from(error: DbError) -> Self {
+        match error {
+            DbError::Conflict { constraint } => ApiError::new(
                 ErrorCode::Conflict,
                 "the object conflicts with an existing one",
             )
-            .with_details(serde_json::json!({ "constraint": db.constraint() }));
-        }
-        match error {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => {
+            .with_details(serde_json::json!({ "constraint": constraint })),
+            DbError::Unavailable(_) => {
                 tracing::error!(error = %error, "Database unreachable.");
                 ApiError::new(ErrorCode::Unavailable, "the database is not reachable")
             }
+            // The extractors refuse NULs before any query; this keeps one that slips
+            // past them a 400, not a 500.
+            DbError::Unstorable => ApiError::invalid(
+                "a text value holds a character the database cannot store (a NUL, \\u0000)",
+            ),
             other => ApiError::internal(other),
         }
     }

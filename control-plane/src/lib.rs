@@ -10,7 +10,9 @@ pub mod crypto;
 pub mod data_dir;
 pub mod db;
 pub mod error;
-pub mod fanout;
+pub mod events;
+pub mod jobs;
+pub mod labels;
 pub mod lease;
 pub mod metrics;
 pub mod robot_api;
@@ -37,6 +39,9 @@ pub struct AppState {
     pub key: crypto::SecretKey,
     /// Prometheus metrics.
     pub metrics: Arc<metrics::Metrics>,
+    /// Domain events: committed with their change, then published here and to the
+    /// other replicas.
+    pub events: Arc<events::Events>,
     /// Parked lease long-polls and their wake-ups.
     pub dispatcher: Arc<lease::Dispatcher>,
     /// Where artifacts' bytes are kept.
@@ -58,9 +63,9 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, Option<String>
     // Everything that can fail comes before the bootstrap: the admin token is shown once
     // and must not be made by a start that then fails.
     let key = crypto::SecretKey::load_or_create(&config)?;
-    let fanout = match &config.redis_url {
-        Some(url) => fanout::Fanout::redis(url, &config.redis_channel).await?,
-        None => fanout::Fanout::local(),
+    let bus = match &config.redis_url {
+        Some(url) => events::Bus::redis(url, &config.redis_channel).await?,
+        None => events::Bus::local(),
     };
     let metrics = Arc::new(metrics::Metrics::new());
     let db = db::Db::connect_counted(&config, metrics.database_uses.clone()).await?;
@@ -73,7 +78,8 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, Option<String>
             config: Arc::new(config),
             key,
             metrics,
-            dispatcher: Arc::new(lease::Dispatcher::new(fanout)),
+            events: Arc::new(events::Events::new(bus.clone())),
+            dispatcher: Arc::new(lease::Dispatcher::new(bus)),
             blobs,
             shutdown: CancellationToken::new(),
         },
@@ -91,10 +97,12 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     lease::spawn_background(state.clone(), shutdown.clone());
+    jobs::idempotency::spawn_pruner(state.clone(), shutdown.clone());
+    events::retention::spawn_pruner(state.clone(), shutdown.clone());
     if let Some(url) = &state.config.redis_url {
-        let dispatcher = state.dispatcher.clone();
-        let wake = move |signal| match signal {
-            fanout::Signal::JobReady {
+        let (dispatcher, events) = (state.dispatcher.clone(), state.events.clone());
+        let received = move |message| match message {
+            events::Message::JobReady {
                 tenant_id,
                 labels,
                 run_after,
@@ -105,12 +113,10 @@ pub async fn run(
                     run_after,
                 });
             }
-            fanout::Signal::CancelRequested { job_id } => dispatcher.cancels().cancelled(job_id),
+            events::Message::CancelRequested { job_id } => dispatcher.cancels().cancelled(job_id),
+            events::Message::Event(event) => events.received(event),
         };
-        state
-            .dispatcher
-            .fanout()
-            .listen(url, wake, shutdown.clone());
+        state.events.bus().listen(url, received, shutdown.clone());
     }
     tokio::spawn({
         let (shutdown, stopping) = (shutdown.clone(), state.shutdown.clone());

@@ -14,19 +14,11 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::AppState;
-use crate::db::{self, Db};
+use alq_shared::protocol::JobState;
+use strum::VariantArray as _;
 
-/// The states a job can be in; each is exported, zero included, so a dashboard's series
-/// do not vanish when a state empties.
-const JOB_STATES: [&str; 6] = [
-    "pending",
-    "running",
-    "succeeded",
-    "failed",
-    "cancelled",
-    "dead",
-];
+use crate::AppState;
+use crate::db::{self, Db, DbResult};
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
@@ -157,23 +149,25 @@ impl Metrics {
 
     /// Counts jobs and robots in the database, then renders everything in the
     /// Prometheus text format.
-    pub async fn render(&self, db: &Db, offline_after_ms: i64) -> Result<String, sqlx::Error> {
+    pub async fn render(&self, db: &Db, offline_after_ms: i64) -> DbResult<String> {
         let uses = self.database_uses.get();
         self.database_uses_shown
             .inc_by(uses.saturating_sub(self.database_uses_shown.get()));
         let by_state = db::metrics::jobs_by_state(db).await?;
         let online = db::metrics::robots_online(db, db::now_ms() - offline_after_ms).await?;
-        for state in JOB_STATES {
+        // Every state is exported, zero included, so a dashboard's series do not vanish
+        // when a state empties.
+        for &state in JobState::VARIANTS {
             let count = by_state
                 .iter()
-                .find(|(s, _)| s == state)
+                .find(|(s, _)| s == state.as_str())
                 .map_or(0, |(_, n)| *n);
             self.jobs
                 .get_or_create(&StateLabels {
-                    state: state.to_owned(),
+                    state: state.as_str().to_owned(),
                 })
                 .set(count);
-            if state == "pending" {
+            if state == JobState::Pending {
                 self.queue_depth.set(count);
             }
         }

@@ -78,6 +78,13 @@ pub struct Settings {
     /// Longest retry delay, in ms [default: 600000].
     #[arg(long, env = "ALQ_RETRY_MAX_MS", value_name = "MS")]
     pub retry_max_ms: Option<u64>,
+    /// How long events are kept for SSE resume and outbox consumers, in seconds
+    /// [default: 604800, 7 days].
+    #[arg(long, env = "ALQ_EVENT_RETENTION_S", value_name = "SECONDS")]
+    pub event_retention_s: Option<u64>,
+    /// How often the event stream sends a heartbeat comment, in ms [default: 15000].
+    #[arg(long, env = "ALQ_EVENT_HEARTBEAT_MS", value_name = "MS")]
+    pub event_heartbeat_ms: Option<u64>,
     /// The key that encrypts credential assets [default: server.key in the data folder].
     #[arg(long, env = "ALQ_SECRET_KEY_FILE", value_name = "FILE")]
     pub secret_key_file: Option<PathBuf>,
@@ -131,6 +138,8 @@ impl Settings {
             lease_wait_max_s,
             retry_base_ms,
             retry_max_ms,
+            event_retention_s,
+            event_heartbeat_ms,
             secret_key_file,
         )
     }
@@ -163,6 +172,10 @@ impl Settings {
             lease_wait_max_s: self.lease_wait_max_s.unwrap_or(defaults.lease_wait_max_s),
             retry_base_ms: self.retry_base_ms.unwrap_or(defaults.retry_base_ms),
             retry_max_ms: self.retry_max_ms.unwrap_or(defaults.retry_max_ms),
+            event_retention_s: self.event_retention_s.unwrap_or(defaults.event_retention_s),
+            event_heartbeat_ms: self
+                .event_heartbeat_ms
+                .unwrap_or(defaults.event_heartbeat_ms),
             secret_key_file: self.secret_key_file,
         };
         config.check()?;

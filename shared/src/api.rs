@@ -85,3 +85,143 @@ impl ErrorCode {
         }
     }
 }
+
+/// A role within a tenant; each includes the ones before it (`Viewer < Operator <
+/// Admin`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+    strum::VariantNames,
+)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Role {
+    /// Reads everything of the tenant.
+    Viewer,
+    /// Also starts, cancels and retries jobs, pushes workflows, sets assets.
+    Operator,
+    /// Also manages tokens and robots, reads the audit log.
+    Admin,
+}
+
+impl Role {
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Parses a stored or given name.
+    pub fn parse(name: &str) -> Option<Role> {
+        name.parse().ok()
+    }
+}
+
+/// The type of an asset.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+    strum::VariantNames,
+)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum AssetKind {
+    /// Text.
+    Text,
+    /// A number.
+    Number,
+    /// true or false.
+    Boolean,
+    /// Any JSON value.
+    Json,
+    /// A username and a password, encrypted at rest and never shown again.
+    Credential,
+}
+
+impl AssetKind {
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Parses a stored or given name.
+    pub fn parse(name: &str) -> Option<AssetKind> {
+        name.parse().ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use strum::{VariantArray, VariantNames};
+
+    use super::*;
+    use crate::protocol::JobState;
+
+    /// The names strum gives, serde writes and the database stores are one list.
+    #[test]
+    fn names_round_trip_through_every_form() {
+        fn check<T>(variants: &[T], names: &[&str])
+        where
+            T: Copy + PartialEq + std::fmt::Debug + Serialize + std::str::FromStr,
+            &'static str: From<T>,
+        {
+            assert_eq!(variants.len(), names.len());
+            for (variant, name) in variants.iter().zip(names) {
+                let text: &str = (*variant).into();
+                assert_eq!(text, *name);
+                assert_eq!(serde_json::to_value(variant).unwrap(), *name);
+                assert!(name.parse::<T>().ok() == Some(*variant));
+            }
+        }
+        check(
+            <JobState as VariantArray>::VARIANTS,
+            <JobState as VariantNames>::VARIANTS,
+        );
+        check(
+            <Role as VariantArray>::VARIANTS,
+            <Role as VariantNames>::VARIANTS,
+        );
+        check(
+            <AssetKind as VariantArray>::VARIANTS,
+            <AssetKind as VariantNames>::VARIANTS,
+        );
+        assert_eq!(
+            <JobState as VariantNames>::VARIANTS,
+            [
+                "pending",
+                "running",
+                "succeeded",
+                "failed",
+                "cancelled",
+                "dead"
+            ]
+        );
+        assert!(Role::Viewer < Role::Operator && Role::Operator < Role::Admin);
+        assert_eq!(Role::parse("owner"), None);
+    }
+}

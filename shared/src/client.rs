@@ -2,6 +2,7 @@
 //! token, JSON in and out, and every error answer decoded into [`ErrorBody`].
 
 mod endpoints;
+mod events;
 mod jobs;
 pub mod login;
 mod types;
@@ -16,6 +17,7 @@ use serde_json::Value;
 
 use crate::api::{ErrorBody, ErrorCode};
 
+pub use events::{EventFilter, IDLE};
 pub use jobs::{is_final_job_state, typed_inputs};
 pub use types::{AssetKind, BulkJob, JobFilter, JobPage, NewJob, NewRobotToken};
 

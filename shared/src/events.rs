@@ -70,6 +70,19 @@ pub enum RunEvent {
         /// The message, secrets masked.
         message: String,
     },
+    /// The browser came up: chromedriver and Chromium started (or a session opened on a
+    /// given WebDriver server). Its time counts against the start-up budget, not against
+    /// the timeout of the step that needed the browser.
+    BrowserStarted {
+        /// The step that started it (its first `browser.open`).
+        seq: u64,
+        /// When it was up.
+        at: DateTime<Utc>,
+        /// How long starting it took.
+        duration_ms: u64,
+        /// The start-up budget it had (`browser.startup_timeout_ms` or the machine's).
+        startup_timeout_ms: u64,
+    },
     /// The run ended.
     RunFinished {
         /// When.

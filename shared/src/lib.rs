@@ -6,4 +6,5 @@ pub mod client;
 pub mod events;
 pub mod package;
 pub mod protocol;
+pub mod stream;
 pub mod workflow;

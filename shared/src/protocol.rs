@@ -5,9 +5,27 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// The states of a job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// The states of a job: the one list the control plane stores, the API shows, the CLI
+/// takes and the metrics count.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+    strum::VariantNames,
+)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum JobState {
     /// Waiting for a robot (maybe until `run_after`).
     Pending,
@@ -26,27 +44,12 @@ pub enum JobState {
 impl JobState {
     /// The stored and shown name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            JobState::Pending => "pending",
-            JobState::Running => "running",
-            JobState::Succeeded => "succeeded",
-            JobState::Failed => "failed",
-            JobState::Cancelled => "cancelled",
-            JobState::Dead => "dead",
-        }
+        self.into()
     }
 
     /// Parses a stored or given name.
     pub fn parse(name: &str) -> Option<JobState> {
-        Some(match name {
-            "pending" => JobState::Pending,
-            "running" => JobState::Running,
-            "succeeded" => JobState::Succeeded,
-            "failed" => JobState::Failed,
-            "cancelled" => JobState::Cancelled,
-            "dead" => JobState::Dead,
-            _ => return None,
-        })
+        name.parse().ok()
     }
 
     /// Whether the job will not change any more by itself.

@@ -41,7 +41,7 @@ struct SetArgs {
     name: String,
     /// Its type.
     #[arg(long = "type", value_enum)]
-    kind: Kind,
+    kind: AssetKind,
     /// The value (text, number, true/false or JSON; not for credentials).
     #[arg(long)]
     value: Option<String>,
@@ -54,33 +54,6 @@ struct SetArgs {
     /// Read a credential's password from standard input.
     #[arg(long, requires = "username")]
     password_stdin: bool,
-}
-
-/// The asset types, as typed on the command line.
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum Kind {
-    /// Text.
-    Text,
-    /// A number.
-    Number,
-    /// true or false.
-    Boolean,
-    /// Any JSON value.
-    Json,
-    /// A username and a password, encrypted at rest.
-    Credential,
-}
-
-impl From<Kind> for AssetKind {
-    fn from(kind: Kind) -> AssetKind {
-        match kind {
-            Kind::Text => AssetKind::Text,
-            Kind::Number => AssetKind::Number,
-            Kind::Boolean => AssetKind::Boolean,
-            Kind::Json => AssetKind::Json,
-            Kind::Credential => AssetKind::Credential,
-        }
-    }
 }
 
 const COLUMNS: &[Column] = &[
@@ -99,7 +72,7 @@ async fn exec(args: Args) -> Outcome {
     let json = args.remote.json;
     match args.command {
         Command::Set(set) => {
-            let kind = AssetKind::from(set.kind);
+            let kind = set.kind;
             let value = value_of(&set, kind)?;
             let client = args.remote.client()?;
             let saved = client.put_asset(&set.name, kind, &value).await?;

@@ -1,9 +1,10 @@
 //! `alq job start|list|get|events|artifacts|report|cancel|retry`: jobs the control plane
-//! leases to robots.
+//! leases to robots. `get --follow` is in `job_follow.rs`.
 
 use std::path::{Path, PathBuf};
 
 use alq_shared::client::{Client, JobFilter, NewJob, typed_inputs};
+use alq_shared::protocol::JobState;
 use serde_json::{Map, Value};
 
 use super::EXIT_FAILED;
@@ -26,8 +27,8 @@ enum Command {
     /// List jobs, newest first.
     List {
         /// Only jobs in this state.
-        #[arg(long, value_parser = ["pending", "running", "succeeded", "failed", "dead", "cancelled"])]
-        state: Option<String>,
+        #[arg(long, value_enum)]
+        state: Option<JobState>,
         /// Only jobs of this workflow (name or id).
         #[arg(long)]
         workflow: Option<String>,
@@ -51,6 +52,11 @@ enum Command {
     Get {
         /// The job's id.
         id: String,
+        /// Print the job's steps as they happen (from its first) until it ends; exit 0
+        /// when it succeeded, 1 when it failed, died or was cancelled. With --json, one
+        /// event per line, then the job.
+        #[arg(long)]
+        follow: bool,
     },
     /// Show the step events a job's robot reported, oldest first, every attempt.
     Events {
@@ -154,7 +160,7 @@ async fn exec(args: Args) -> Outcome {
             cursor,
         } => {
             let filter = JobFilter {
-                state,
+                state: state.map(|s| s.as_str().to_owned()),
                 workflow,
                 robot,
                 since,
@@ -172,7 +178,10 @@ async fn exec(args: Args) -> Outcome {
                 }
             }
         }
-        Command::Get { id } => {
+        Command::Get { id, follow: true } => {
+            return super::job_follow::follow(&client, &id, json).await;
+        }
+        Command::Get { id, follow: false } => {
             let job = client.get_job(&id).await?;
             if json {
                 output::json(&job);
@@ -343,7 +352,7 @@ fn event_row(item: &Value) -> Value {
 }
 
 /// A job's error for people: `error (business): message`.
-fn describe_error(error: &Value) -> String {
+pub(super) fn describe_error(error: &Value) -> String {
     match error.get("message").and_then(Value::as_str) {
         Some(message) => format!("error ({}): {message}", output::cell(error, "type")),
         None => format!("error: {}", output::text(error, "error")),

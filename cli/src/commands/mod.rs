@@ -5,6 +5,7 @@ pub mod bench;
 pub mod doctor;
 pub mod job;
 mod job_files;
+mod job_follow;
 pub mod login;
 mod output;
 mod progress;

@@ -16,6 +16,11 @@ pub fn json(value: &Value) {
     }
 }
 
+/// Compact JSON on one line of standard output (a stream of records, NDJSON).
+pub fn json_line(value: &Value) {
+    println!("{value}");
+}
+
 /// The objects of a list answer: a JSON array, or an object with `items`.
 pub fn items(value: &Value) -> &[Value] {
     match value {

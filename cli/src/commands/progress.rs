@@ -192,6 +192,21 @@ impl State {
                 let depth = self.steps.get(seq).map_or(0, |shown| shown.depth);
                 Some(format!("{:indent$}  · {message}", "", indent = depth * 2))
             }
+            RunEvent::BrowserStarted {
+                seq,
+                duration_ms,
+                startup_timeout_ms,
+                ..
+            } => {
+                let depth = self.steps.get(seq).map_or(0, |shown| shown.depth);
+                Some(format!(
+                    "{:indent$}  · browser started in {} (start-up budget {})",
+                    "",
+                    human_ms(*duration_ms),
+                    human_ms(*startup_timeout_ms),
+                    indent = depth * 2
+                ))
+            }
             RunEvent::RunStarted { .. } | RunEvent::RunFinished { .. } => None,
         }
     }

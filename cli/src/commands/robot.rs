@@ -2,6 +2,7 @@
 //! register with), and this machine as a robot: `register`, `run`, `status`,
 //! `install|uninstall|start|stop`.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use alq_shared::client::NewRobotToken;
@@ -65,7 +66,7 @@ struct RunArgs {
     /// The robot's TOML config file [default: config.toml in the robot folder, when
     /// there is one].
     #[arg(long, env = "ALQ_ROBOT_CONFIG", value_name = "FILE")]
-    config: Option<std::path::PathBuf>,
+    config: Option<PathBuf>,
 }
 
 /// Options of the service commands.

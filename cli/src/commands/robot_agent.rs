@@ -100,6 +100,19 @@ pub fn run(given: RunSettings, config_file: Option<std::path::PathBuf>) -> u8 {
             Err(e) => return fail(failure(e)),
         },
     };
+    // The file's folders are absolute already; the ones given are taken from here.
+    let mut allow_paths = Vec::with_capacity(settings.allow_paths.len());
+    for path in settings.allow_paths {
+        match std::path::absolute(&path) {
+            Ok(path) => allow_paths.push(path),
+            Err(e) => {
+                return fail(Failure::usage(format!(
+                    "--allow-path {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+    }
     // One thread is plenty: jobs run on threads of their own.
     let Some(runtime) = super::runtime(false) else {
         return EXIT_FAILED;
@@ -111,6 +124,8 @@ pub fn run(given: RunSettings, config_file: Option<std::path::PathBuf>) -> u8 {
         slots: settings.slots,
         grace: settings.grace,
         webdriver_url: settings.webdriver_url,
+        browser_startup_timeout: settings.browser_startup_timeout,
+        allow_paths,
     };
     let result = runtime.block_on(async move {
         let shutdown = CancellationToken::new();

@@ -3,7 +3,8 @@
 //! so the three cannot fall out of step. The file is `config.toml` in the robot folder
 //! when it exists, or the one `--config` / `ALQ_ROBOT_CONFIG` names. The robot folder
 //! itself (`ALQ_ROBOT_DIR`) is not a setting of the file: it holds the file, and the
-//! identity every `alq robot` command reads.
+//! identity every `alq robot` command reads. `allow_paths` is the one setting whose
+//! flags and variable add to the file's folders instead of replacing them.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -25,6 +26,25 @@ pub struct RunSettings {
     /// WebDriver URL for every job [default: a chromedriver the robot starts].
     #[arg(long, env = "ALQ_WEBDRIVER_URL", value_name = "URL")]
     pub webdriver_url: Option<String>,
+    /// How long starting a job's browser may take on this machine, e.g. 90s, 2m, or
+    /// milliseconds; overrides every workflow's `browser.startup_timeout_ms` [default: the
+    /// workflow's, 60s unless it says otherwise].
+    #[arg(long, env = "ALQ_BROWSER_STARTUP_TIMEOUT", value_name = "DURATION",
+          value_parser = super::run::startup_timeout, allow_negative_numbers = true)]
+    #[serde(
+        default,
+        alias = "browser_startup_timeout_ms",
+        deserialize_with = "startup_timeout"
+    )]
+    pub browser_startup_timeout: Option<Duration>,
+    /// Let workflows' file actions use only this folder (and the others given, and their
+    /// job folder). Repeatable, and added to the config file's `allow_paths`; the
+    /// variable lists folders as PATH does [default: anywhere but alq's own folders].
+    #[arg(long = "allow-path", env = "ALQ_ROBOT_ALLOW_PATHS", value_name = "DIR")]
+    #[cfg_attr(unix, arg(value_delimiter = ':'))]
+    #[cfg_attr(windows, arg(value_delimiter = ';'))]
+    #[serde(default)]
+    pub allow_paths: Vec<PathBuf>,
     /// Where job folders go [default: ALQ_ROBOT_DATA_DIR, else ALQ_ROBOT_DIR, else the
     /// OS data folder of alq plus `robot`].
     #[arg(long, env = "ALQ_ROBOT_DATA_DIR", value_name = "DIR")]
@@ -48,6 +68,11 @@ pub struct Resolved {
     pub grace: Duration,
     /// Overrides every workflow's WebDriver URL.
     pub webdriver_url: Option<String>,
+    /// Overrides every workflow's browser start-up budget.
+    pub browser_startup_timeout: Option<Duration>,
+    /// The folders workflows' file actions may use: the file's (absolute), then the
+    /// ones given as flags or in the variable (as given); empty: anywhere but alq's own.
+    pub allow_paths: Vec<PathBuf>,
     /// Where job folders go; `None`: the default folder.
     pub data_dir: Option<PathBuf>,
     /// How long finished job folders are kept.
@@ -64,8 +89,28 @@ fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duratio
     })
 }
 
+/// A browser start-up budget in the file: milliseconds (`90000`) or a duration (`"90s"`).
+fn startup_timeout<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Duration>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        Ms(u64),
+        Text(String),
+    }
+    let text = match Given::deserialize(deserializer)? {
+        Given::Ms(ms) => ms.to_string(),
+        Given::Text(text) => text,
+    };
+    super::run::startup_timeout(&text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
+}
+
 impl RunSettings {
-    /// Reads a TOML config file; an unknown key is an error naming it.
+    /// Reads a TOML config file; an unknown key, a value that does not parse or a
+    /// relative folder in `allow_paths` is an error naming it.
     pub fn from_file(path: &Path) -> Result<RunSettings, String> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             format!(
@@ -73,13 +118,24 @@ impl RunSettings {
                 path.display()
             )
         })?;
-        toml::from_str(&text).map_err(|e| format!("robot config file {}: {e}", path.display()))
+        let settings: RunSettings = toml::from_str(&text)
+            .map_err(|e| format!("robot config file {}: {e}", path.display()))?;
+        if let Some(relative) = settings.allow_paths.iter().find(|p| !p.is_absolute()) {
+            return Err(format!(
+                "robot config file {}: allow_paths: `{}` is relative; write folders as absolute paths",
+                path.display(),
+                relative.display()
+            ));
+        }
+        Ok(settings)
     }
 
     /// The settings file to read: the one named, else `config.toml` in the robot
     /// folder when there is one.
     pub fn file(named: Option<PathBuf>, robot_dir: &Path) -> Option<PathBuf> {
-        named.or_else(|| Some(robot_dir.join("config.toml")).filter(|p| p.is_file()))
+        named.or_else(|| {
+            Some(robot_dir.join(alq_robot::agent::config::CONFIG_FILE)).filter(|p| p.is_file())
+        })
     }
 
     /// The job folders' folder as `alq robot run` would choose it without flags:
@@ -102,6 +158,12 @@ impl RunSettings {
             slots: self.slots.or(low.slots).unwrap_or(1),
             grace: self.grace.or(low.grace).unwrap_or(Duration::from_secs(60)),
             webdriver_url: self.webdriver_url.or(low.webdriver_url),
+            browser_startup_timeout: self.browser_startup_timeout.or(low.browser_startup_timeout),
+            allow_paths: low
+                .allow_paths
+                .into_iter()
+                .chain(self.allow_paths)
+                .collect(),
             data_dir: self.data_dir.or(low.data_dir),
             retention: alq_robot::agent::Retention {
                 max_age: self
@@ -136,24 +198,32 @@ mod tests {
         let mut count = 0;
         for arg in command.get_arguments() {
             let id = arg.get_id().as_str();
-            assert_eq!(arg.get_long(), Some(id.replace('_', "-").as_str()), "{id}");
+            // One folder per `--allow-path`, as `alq run` takes it.
+            let long = match id {
+                "allow_paths" => "allow-path".to_owned(),
+                _ => id.replace('_', "-"),
+            };
+            assert_eq!(arg.get_long(), Some(long.as_str()), "{id}");
             let env = arg.get_env().and_then(|e| e.to_str()).unwrap_or("");
-            // ALQ_WEBDRIVER_URL is also what `alq run` reads.
+            // The two that `alq run` reads too keep its variables.
             let expected = match id {
-                "webdriver_url" => "ALQ_WEBDRIVER_URL".to_owned(),
+                "webdriver_url" | "browser_startup_timeout" => {
+                    format!("ALQ_{}", id.to_uppercase())
+                }
                 _ => format!("ALQ_ROBOT_{}", id.to_uppercase()),
             };
             assert_eq!(env, expected, "{id}");
             let value = match id {
                 "slots" | "keep_job_folders" => "2",
-                "grace" | "keep_job_folders_for" => "\"90s\"",
+                "grace" | "keep_job_folders_for" | "browser_startup_timeout" => "\"90s\"",
+                "allow_paths" => "[\"/srv\"]",
                 _ => "\"x\"",
             };
             toml::from_str::<RunSettings>(&format!("{id} = {value}"))
                 .unwrap_or_else(|e| panic!("{id}: {e}"));
             count += 1;
         }
-        assert_eq!(count, 6);
+        assert_eq!(count, 8);
     }
 
     #[test]
@@ -187,5 +257,45 @@ mod tests {
             error.to_string().contains("unknown field `slot`"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn folders_add_up_and_the_start_up_budget_takes_both_forms() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "allow_paths = [\"/srv/invoices\"]\nbrowser_startup_timeout_ms = 90000\n",
+        )
+        .expect("write");
+        let file = RunSettings::from_file(&path).expect("file");
+        let resolved = flags(&["--allow-path", "/mnt/in"]).over(file.clone());
+        assert_eq!(
+            resolved.allow_paths,
+            [PathBuf::from("/srv/invoices"), PathBuf::from("/mnt/in")]
+        );
+        assert_eq!(
+            resolved.browser_startup_timeout,
+            Some(Duration::from_secs(90))
+        );
+        let resolved = flags(&["--browser-startup-timeout", "2m"]).over(file);
+        assert_eq!(
+            resolved.browser_startup_timeout,
+            Some(Duration::from_secs(120))
+        );
+        std::fs::write(&path, "browser_startup_timeout = \"1m\"\n").expect("write");
+        let file = RunSettings::from_file(&path).expect("a duration");
+        assert_eq!(file.browser_startup_timeout, Some(Duration::from_secs(60)));
+        for bad in [
+            "browser_startup_timeout_ms = 0",
+            "browser_startup_timeout = \"11m\"",
+        ] {
+            std::fs::write(&path, bad).expect("write");
+            let error = RunSettings::from_file(&path).err().expect(bad);
+            assert!(error.contains("browser_startup_timeout"), "{error}");
+        }
+        std::fs::write(&path, "allow_paths = [\"in\"]\n").expect("write");
+        let error = RunSettings::from_file(&path).err().expect("relative");
+        assert!(error.contains("`in` is relative"), "{error}");
     }
 }

@@ -2,11 +2,12 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
-use alq_robot::actions::browser;
+use alq_robot::actions::{Access, PathPolicy, browser};
 use alq_robot::engine::{self, EngineError, RunOptions};
 use alq_shared::events::RunStatus;
-use alq_shared::workflow::{LoadedWorkflow, ScreenshotPolicy, load};
+use alq_shared::workflow::{LoadedWorkflow, ScreenshotPolicy, load_guarded};
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
@@ -41,9 +42,18 @@ pub struct Args {
     /// Use a running WebDriver server instead of starting chromedriver.
     #[arg(long, value_name = "URL")]
     pub webdriver_url: Option<String>,
-    /// Allow `shell.run` steps to run commands.
+    /// How long starting the browser may take, e.g. 90s, 2m, or milliseconds (90000);
+    /// overrides the workflow's `browser.startup_timeout_ms` [default: 60s].
+    #[arg(long, env = "ALQ_BROWSER_STARTUP_TIMEOUT", value_name = "DURATION",
+          value_parser = startup_timeout, allow_negative_numbers = true)]
+    pub browser_startup_timeout: Option<Duration>,
+    /// Allow `shell.run` steps to run commands (which can read any file alq can).
     #[arg(long)]
     pub allow_shell: bool,
+    /// Let file actions use only this folder (and the others given, the workflow's
+    /// folder and the run folder). Repeatable. Default: anywhere but alq's own folders.
+    #[arg(long = "allow-path", value_name = "DIR")]
+    pub allow_paths: Vec<PathBuf>,
     /// Print every event as a JSON line on standard output instead of the progress display.
     #[arg(long)]
     pub json: bool,
@@ -57,7 +67,17 @@ pub fn run(args: Args) -> u8 {
     } else {
         args.file.clone()
     };
-    let loaded = match load(&file) {
+    let mut paths = PathPolicy::alq_folders();
+    for dir in &args.allow_paths {
+        paths.allow(dir);
+    }
+    // A `call` is refused, unread, where a file action would be.
+    let guard = |p: &Path| {
+        paths
+            .check(&p.display().to_string(), p, Access::Read)
+            .map(|_| ())
+    };
+    let loaded = match load_guarded(&file, &guard) {
         Ok(loaded) => loaded,
         Err(error) => {
             eprintln!("{error}");
@@ -89,12 +109,14 @@ pub fn run(args: Args) -> u8 {
     options.assets = assets;
     options.headless = args.headed.then_some(false);
     options.webdriver_url = args.webdriver_url.clone();
+    options.browser_startup_timeout = args.browser_startup_timeout;
     options.screenshots = args.screenshots.as_deref().map(|s| match s {
         "on_error" => ScreenshotPolicy::OnError,
         "never" => ScreenshotPolicy::Never,
         _ => ScreenshotPolicy::EachStep,
     });
     options.allow_shell = args.allow_shell;
+    options.paths = paths;
     options.cancel = cancel.clone();
     options.on_event = Some(progress.callback());
 
@@ -203,6 +225,25 @@ async fn stop_on_signal(
     std::process::exit(i32::from(code));
 }
 
+/// A browser start-up budget from a flag or variable: milliseconds (`90000`) or a number
+/// with a unit (`90s`, `2m`), more than 0 and at most ten minutes.
+pub(crate) fn startup_timeout(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let duration = match text.parse::<u64>() {
+        Ok(ms) => Duration::from_millis(ms),
+        Err(_) if text.starts_with('-') => {
+            return Err("must be more than 0 (e.g. 90s, 2m or 90000 ms)".to_owned());
+        }
+        Err(_) => humantime::parse_duration(text).map_err(|e| {
+            format!(
+                "not a duration ({e}): give milliseconds (90000) or a number and a unit (90s, 2m)"
+            )
+        })?,
+    };
+    let ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+    alq_shared::workflow::check_startup_timeout_ms(ms).map(|()| duration)
+}
+
 fn collect_inputs(loaded: &LoadedWorkflow, args: &Args) -> Result<Map<String, Value>, String> {
     let mut inputs = read_object(args.inputs_file.as_deref(), "inputs")?;
     for pair in &args.inputs {
@@ -263,4 +304,21 @@ fn default_run_dir(name: &str) -> PathBuf {
         n += 1;
     }
     candidate
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_up_budgets_are_milliseconds_or_durations_within_the_limits() {
+        assert_eq!(startup_timeout("90000"), Ok(Duration::from_secs(90)));
+        assert_eq!(startup_timeout("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(startup_timeout(" 2m "), Ok(Duration::from_secs(120)));
+        assert_eq!(startup_timeout("1ms"), Ok(Duration::from_millis(1)));
+        assert_eq!(startup_timeout("10m"), Ok(Duration::from_secs(600)));
+        for bad in ["0", "0s", "-1", "-2s", "", "soon", "10m 1ms", "1e3"] {
+            assert!(startup_timeout(bad).is_err(), "{bad:?} is refused");
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! `alq token create|list|revoke`: personal API tokens of this tenant.
 
+use alq_shared::api::Role;
 use serde_json::json;
 
 use super::output::{self, Column};
@@ -31,27 +32,6 @@ enum Command {
         /// The token's id (from `alq token list`).
         id: String,
     },
-}
-
-/// The role of a personal token.
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum Role {
-    /// Everything in the tenant, tokens included.
-    Admin,
-    /// Push workflows, start and cancel jobs, set assets.
-    Operator,
-    /// Read only.
-    Viewer,
-}
-
-impl Role {
-    fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Operator => "operator",
-            Role::Viewer => "viewer",
-        }
-    }
 }
 
 const COLUMNS: &[Column] = &[

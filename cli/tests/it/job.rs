@@ -162,6 +162,91 @@ fn wait_exits_0_when_the_job_succeeds_and_1_when_it_fails_or_dies() {
 }
 
 #[test]
+fn get_follow_prints_the_steps_as_they_come_and_exits_with_the_jobs_state() {
+    let (server, user) = with_hello();
+    let robot = server.robot(&user, "r1");
+
+    let job = start(&user, &[]);
+    let following = user.spawn(&["job", "get", &id(&job), "--follow"]);
+    let leased = robot.take();
+    robot.report(&leased, &hello_events("succeeded"));
+    robot.complete(
+        &leased,
+        json!({"outcome": "succeeded", "outputs": {"total": 42}}),
+    );
+    User::finish(following).expect_code(0).stdout_has(&[
+        "Job 1 of hello: ",
+        "following it...",
+        "Attempt 1 started on robot",
+        "Run started (attempt 1).",
+        "  step 1: log hello",
+        "    hello world x1",
+        "  step 1: log hello succeeded (3 ms)",
+        "Run succeeded (5 ms).",
+        "Job 1 succeeded.",
+        r#"outputs: {"total":42}"#,
+    ]);
+
+    // A failed attempt that runs again is shown, then the end: exit 1 for failed.
+    let job = start(&user, &[]);
+    let following = user.spawn(&["job", "get", &id(&job), "--follow"]);
+    let leased = robot.take();
+    robot.complete(
+        &leased,
+        json!({"outcome": "failed", "error": {"message": "the page did not load", "type": "application"}}),
+    );
+    user.alq(&["job", "cancel", &id(&job)]).expect_code(0);
+    User::finish(following).expect_code(1).stdout_has(&[
+        "Attempt 1 failed; the job will run again. error (application): the page did not load",
+        "Job 2 cancelled.",
+    ]);
+
+    // A job that ended before: its steps and its end, at once.
+    user.alq(&["job", "get", "1", "--follow"])
+        .expect_code(0)
+        .stdout_has(&["  step 1: log hello succeeded (3 ms)", "Job 1 succeeded."]);
+    // With --json: one event per line, then the job.
+    let run = user.alq(&["job", "get", "2", "--follow", "--json"]);
+    run.expect_code(1);
+    let lines: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.last().unwrap()["state"], "cancelled", "{lines:?}");
+    let job = start(&user, &[]);
+    let following = user.spawn(&["job", "get", &id(&job), "--follow", "--json"]);
+    let leased = robot.take();
+    robot.complete(&leased, json!({"outcome": "succeeded"}));
+    let run = User::finish(following);
+    run.expect_code(0);
+    let lines: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = lines[..lines.len() - 1]
+        .iter()
+        .map(|l| l["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["job.created", "job.state_changed", "job.state_changed"]
+    );
+    assert!(
+        lines
+            .windows(2)
+            .take(2)
+            .all(|w| w[0]["id"].as_i64() < w[1]["id"].as_i64())
+    );
+    assert_eq!(lines.last().unwrap()["state"], "succeeded");
+
+    user.alq(&["job", "get", "42", "--follow"])
+        .expect_code(1)
+        .stderr_has(&["(404)"]);
+}
+
+#[test]
 fn events_show_what_the_robot_reported_and_continue_after_an_id() {
     let (server, user) = with_hello();
     let robot = server.robot(&user, "r1");

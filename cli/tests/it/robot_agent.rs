@@ -319,8 +319,27 @@ fn a_registered_robot_runs_a_browser_job_and_reports_every_step_and_screenshot()
     }
     robot.start(&[]);
     let id = start_job(&admin, "order");
+    // Followed live from the event stream while the robot runs it.
+    let following = admin.spawn(&["job", "get", &id, "--follow"]);
     let done = wait_state(&admin, &id, "succeeded", Duration::from_secs(60), &robot);
     assert_eq!(done["outputs"]["greeting"], "Hello Ada", "{done}");
+    let followed = User::finish(following);
+    followed.expect_code(0).stdout_has(&[
+        "following it...",
+        "Attempt 1 started on robot",
+        "  step 1: ",
+        "  step 4: ",
+        " succeeded (",
+        "Run succeeded",
+        &format!("Job {id} succeeded."),
+        r#"outputs: {"greeting":"Hello Ada"}"#,
+    ]);
+    let step_ends = followed
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("  step ") && l.contains(" succeeded ("))
+        .count();
+    assert_eq!(step_ends, 4, "{}", followed.stdout);
     assert_reported(&server, None, &id, 4);
     let robots = admin.json(&["robot", "list"]);
     assert!(robots.to_string().contains("bot-1"), "{robots}");

@@ -245,7 +245,7 @@ fn bad_inputs_on_the_command_line() {
     ws.write("inputs.json", r#"{"n": "seven"}"#);
     ws.alq(&["run", "wf.json", "--inputs-file", "inputs.json"])
         .expect_code(2)
-        .stderr_has(&["input `n` is a string, but its type is integer"]);
+        .stderr_has(&["input `n` must be an integer, not a string"]);
     assert!(!ws.path().join("runs").exists());
 }
 

@@ -70,18 +70,20 @@ pub async fn put(
         ApiError::invalid(format!("asset `{name}`: {problem}"))
             .with_details(json!({ "field": "value" }))
     })?;
+    let mut tx = state.db.begin().await?;
     let (asset, created) =
-        assets::put(&state.db, &state.key, &caller.tenant_id, &name, &value).await?;
+        assets::put(&mut tx, &state.key, &caller.tenant_id, &name, &value).await?;
     audit::record(
-        &state.db,
+        &mut tx,
         &caller.tenant_id,
-        &caller.actor(),
+        &caller.actor().name(),
         "asset.set",
         &format!("asset:{name}"),
         // The type only: values may be sensitive even when they are not credentials.
         json!({ "type": asset.kind, "created": created }),
     )
     .await?;
+    tx.commit().await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -127,17 +129,19 @@ pub async fn delete(
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
     caller.require(Role::Operator)?;
-    if !assets::delete(&state.db, &caller.tenant_id, &name).await? {
+    let mut tx = state.db.begin().await?;
+    if !assets::delete(&mut tx, &caller.tenant_id, &name).await? {
         return Err(ApiError::not_found("asset", &name));
     }
     audit::record(
-        &state.db,
+        &mut tx,
         &caller.tenant_id,
-        &caller.actor(),
+        &caller.actor().name(),
         "asset.delete",
         &format!("asset:{name}"),
         json!({}),
     )
     .await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -17,9 +17,9 @@ pub async fn healthz() -> Json<Value> {
 /// 200 when every dependency answers, 503 otherwise.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let database = state.db.ping().await;
-    let fanout = state.dispatcher.fanout();
-    let redis = if fanout.is_shared() {
-        Some(fanout.ping().await)
+    let bus = state.dispatcher.bus();
+    let redis = if bus.is_shared() {
+        Some(bus.ping().await)
     } else {
         None
     };

@@ -1,19 +1,14 @@
 //! Jobs: created with inputs checked against the workflow version, listed with filters
-//! and a cursor, cancelled and retried; their step events and artifacts read back.
-//!
-//! Retrying by hand makes a new job (`retry_of` names the old one) rather than resetting
-//! the old one: the old job keeps its history (events per attempt, error, artifacts).
+//! and a cursor, cancelled and retried; their step events and artifacts read back. The
+//! rules are the jobs domain's (`crate::jobs`); this door parses, authorises and renders.
 
-use std::collections::BTreeMap;
-
-use alq_shared::api::ErrorCode;
 use alq_shared::protocol::JobState;
-use alq_shared::workflow::InputSpec;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -21,11 +16,12 @@ use serde_json::{Map, Value, json};
 use super::json::Body;
 use crate::AppState;
 use crate::auth::{Caller, Role};
-use crate::db::jobs::{self, JobRecord, ListFilter, NewJob};
-use crate::db::{artifacts, audit, job_events, workflows};
+use crate::db::jobs::{self as stored, JobRecord, ListFilter};
+use crate::db::{artifacts, job_events, workflows};
 use crate::error::{ApiError, ApiResult};
-use crate::lease::JobReady;
-use crate::robot_api::{job_id, utc};
+use crate::jobs::view::{job_json, time};
+use crate::jobs::{self, Answer, By, IdempotencyKey, JobSpec};
+use crate::robot_api::job_id;
 
 /// Body of `POST /api/v1/jobs`.
 #[derive(Debug, Deserialize)]
@@ -75,308 +71,78 @@ pub struct EventsQuery {
     limit: Option<i64>,
 }
 
-/// Trims, checks, sorts and dedups labels, by the one rule registration tokens, robots
-/// and jobs share (so a job never needs a label no robot can be given).
-pub(crate) fn clean_labels(labels: impl IntoIterator<Item = String>) -> ApiResult<Vec<String>> {
-    let trimmed: Vec<String> = labels.into_iter().map(|l| l.trim().to_owned()).collect();
-    super::tokens::check_labels(&trimmed)
-}
-
-fn time(ms: Option<i64>) -> Value {
-    ms.map_or(Value::Null, |ms| json!(utc(ms).to_rfc3339()))
-}
-
-/// The job as the API shows it: times in RFC 3339, secret inputs masked.
-pub fn job_json(job: &JobRecord) -> Value {
-    let inputs: Map<String, Value> = job
-        .inputs
-        .iter()
-        .map(|(name, value)| {
-            if job.secret_inputs.contains(name) {
-                (name.clone(), json!("***"))
-            } else {
-                (name.clone(), value.clone())
-            }
-        })
-        .collect();
-    json!({
-        "id": job.id,
-        "workflow": { "id": job.workflow_id, "name": job.workflow_name },
-        "version_id": job.version_id,
-        "state": job.state,
-        "priority": job.priority,
-        "labels": job.labels,
-        "inputs": inputs,
-        "attempt": job.attempt,
-        "max_attempts": job.max_attempts,
-        "run_after": time(Some(job.run_after)),
-        "robot_id": job.robot_id,
-        "lease_expires_at": time(job.lease_expires_at),
-        "cancel_requested": job.cancel_requested,
-        "error": job.error,
-        "outputs": job.outputs,
-        "retry_of": job.retry_of,
-        "created_at": time(Some(job.created_at)),
-        "started_at": time(job.started_at),
-        "finished_at": time(job.finished_at),
-    })
-}
-
-/// Checks inputs against the declared ones and fills in defaults; every problem is
-/// named in one 422.
-fn check_inputs(
-    declared: &BTreeMap<String, InputSpec>,
-    mut given: Map<String, Value>,
-) -> ApiResult<Map<String, Value>> {
-    let mut problems = Vec::new();
-    for name in given.keys() {
-        if !declared.contains_key(name) {
-            let known: Vec<&str> = declared.keys().map(String::as_str).collect();
-            problems.push(json!({ "input": name, "message": format!("unknown input `{name}`; the workflow declares: {}", if known.is_empty() { "none".to_owned() } else { known.join(", ") }) }));
-        }
-    }
-    for (name, spec) in declared {
-        match given.get(name) {
-            Some(value) if !spec.kind.accepts(value) => problems.push(json!({
-                "input": name,
-                "message": format!("input `{name}` must be {}; got {value}", spec.kind.described()),
-            })),
-            Some(_) => {}
-            None => match &spec.default {
-                Some(default) => {
-                    given.insert(name.clone(), default.clone());
-                }
-                None if spec.required => problems.push(json!({
-                    "input": name,
-                    "message": format!("input `{name}` is required"),
-                })),
-                None => {}
-            },
-        }
-    }
-    if problems.is_empty() {
-        return Ok(given);
-    }
-    let message = problems
-        .iter()
-        .filter_map(|p| p["message"].as_str())
-        .collect::<Vec<_>>()
-        .join("; ");
-    Err(ApiError::new(
-        ErrorCode::InvalidInputs,
-        format!("the inputs do not fit the workflow: {message}"),
-    )
-    .with_details(json!({ "problems": problems })))
-}
-
 async fn find_job(state: &AppState, caller: &Caller, id: &str) -> ApiResult<JobRecord> {
     let id = job_id(id)?;
-    jobs::get(&state.db, &caller.tenant_id, id)
+    stored::get(&state.db, &caller.tenant_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("job", id))
 }
 
-fn announce(state: &AppState, job: &JobRecord) {
-    state.dispatcher.job_ready_at(JobReady {
-        tenant_id: job.tenant_id.clone(),
-        labels: job.labels.clone(),
-        run_after: job.run_after,
-    });
-}
+/// The `Idempotency-Key` header of a creating call, if it has one.
+pub struct IdempotencyHeader(pub Option<IdempotencyKey>);
 
-/// The workflow version jobs are made of, with its declared inputs.
-pub(crate) struct Target {
-    workflow: workflows::WorkflowRecord,
-    version_id: String,
-    declared: BTreeMap<String, InputSpec>,
-    secret_inputs: Vec<String>,
-}
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyHeader {
+    type Rejection = ApiError;
 
-impl Target {
-    /// The workflow's id.
-    pub(crate) fn workflow_id(&self) -> &str {
-        &self.workflow.id
-    }
-
-    /// The workflow's name.
-    pub(crate) fn workflow_name(&self) -> &str {
-        &self.workflow.name
-    }
-
-    /// The version the jobs run.
-    pub(crate) fn version_id(&self) -> &str {
-        &self.version_id
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .headers
+            .get("idempotency-key")
+            .map(|value| IdempotencyKey::parse(value.to_str().unwrap_or("")))
+            .transpose()
+            .map(IdempotencyHeader)
     }
 }
 
-/// Finds the workflow (by id or name) and the version (default the latest) of the
-/// caller's tenant that new jobs run.
-pub(crate) async fn target(
-    state: &AppState,
-    caller: &Caller,
-    workflow: &str,
-    version: Option<String>,
-) -> ApiResult<Target> {
-    let workflow = workflows::get(&state.db, &caller.tenant_id, workflow)
-        .await?
-        .ok_or_else(|| ApiError::not_found("workflow", workflow))?;
-    let version = match version {
-        Some(wanted) => {
-            let versions = workflows::versions(&state.db, &caller.tenant_id, &workflow.id).await?;
-            pick_version(&workflow.name, versions, &wanted)?
-        }
-        None => {
-            let latest = workflow
-                .latest_version_id
-                .clone()
-                .ok_or_else(|| ApiError::not_found("version of workflow", &workflow.name))?;
-            workflows::version(&state.db, &caller.tenant_id, &latest)
-                .await?
-                .ok_or_else(|| ApiError::not_found("version of workflow", &workflow.name))?
-        }
-    };
-    let declared: BTreeMap<String, InputSpec> =
-        serde_json::from_value(version.inputs.clone()).map_err(ApiError::internal)?;
-    let secret_inputs = declared
-        .iter()
-        .filter(|(_, spec)| spec.secret)
-        .map(|(name, _)| name.clone())
-        .collect();
-    Ok(Target {
-        workflow,
-        version_id: version.id,
-        declared,
-        secret_inputs,
-    })
-}
-
-/// The version `wanted` names: its number (`3`), its id, or a prefix of its hash (at
-/// least 6 hex digits, as `alq workflow get` shows). None is a 404 listing what there
-/// is; a prefix that fits several is a 422.
-fn pick_version(
-    workflow: &str,
-    versions: Vec<workflows::VersionRecord>,
-    wanted: &str,
-) -> ApiResult<workflows::VersionRecord> {
-    let wanted = wanted.trim();
-    let by_number = wanted.parse::<i64>().ok();
-    let is_prefix = wanted.len() >= 6 && wanted.bytes().all(|b| b.is_ascii_hexdigit());
-    let lower = wanted.to_ascii_lowercase();
-    let mut found: Vec<&workflows::VersionRecord> = versions
-        .iter()
-        .filter(|v| v.id == wanted || Some(v.number) == by_number)
-        .collect();
-    if found.is_empty() && is_prefix {
-        found = versions
-            .iter()
-            .filter(|v| v.hash.starts_with(&lower))
-            .collect();
+/// A creating call's answer; a replayed one says so in `Idempotent-Replayed: true`.
+pub fn answer(answer: Answer) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, Json(answer.body)).into_response();
+    if answer.replayed {
+        response.headers_mut().insert(
+            "idempotent-replayed",
+            axum::http::HeaderValue::from_static("true"),
+        );
     }
-    match found.as_slice() {
-        [one] => Ok((*one).clone()),
-        [] => {
-            let known = match (versions.last(), versions.first()) {
-                (Some(first), Some(last)) if first.number != last.number => {
-                    format!("versions {} to {}", first.number, last.number)
-                }
-                (Some(only), _) => format!("version {}", only.number),
-                _ => "no version".to_owned(),
-            };
-            Err(ApiError::new(
-                ErrorCode::NotFound,
-                format!(
-                    "workflow `{workflow}` has no version `{wanted}`: it has {known}. Name a version by its number, its id, or the first 6 or more characters of its hash (`alq workflow get {workflow}`)"
-                ),
-            ))
-        }
-        several => Err(ApiError::invalid(format!(
-            "`{wanted}` is the start of the hash of {} versions of `{workflow}` ({}): give more characters",
-            several.len(),
-            several
-                .iter()
-                .map(|v| v.number.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
-    }
+    response
 }
 
-/// What one job to make says beyond its workflow.
-pub(crate) struct JobSpec {
-    pub inputs: Map<String, Value>,
-    pub priority: i32,
-    pub labels: Vec<String>,
-    pub max_attempts: Option<i64>,
-    pub run_after: Option<DateTime<Utc>>,
-}
-
-/// Checks a job's fields and inputs against the target; the job to store.
-pub(crate) fn new_job(caller: &Caller, target: &Target, spec: JobSpec) -> ApiResult<NewJob> {
-    let max_attempts = spec.max_attempts.unwrap_or(3);
-    if !(1..=100).contains(&max_attempts) {
-        return Err(ApiError::invalid(format!(
-            "`max_attempts` must be between 1 and 100; got {max_attempts}"
-        )));
-    }
-    let labels = clean_labels(spec.labels)?;
-    let inputs = check_inputs(&target.declared, spec.inputs)?;
-    Ok(NewJob {
-        tenant_id: caller.tenant_id.clone(),
-        workflow_id: target.workflow.id.clone(),
-        workflow_name: target.workflow.name.clone(),
-        version_id: target.version_id.clone(),
-        priority: i64::from(spec.priority),
-        labels,
-        inputs,
-        secret_inputs: target.secret_inputs.clone(),
-        max_attempts,
-        run_after: spec.run_after.map(|t| t.timestamp_millis()),
-        retry_of: None,
-        created_by: caller.actor(),
-    })
-}
-
-/// `POST /api/v1/jobs`.
-#[utoipa::path(operation_id = "jobs_create", post, path = "/api/v1/jobs", tag = "jobs", request_body(content = Object, description = "`{workflow, version?, inputs, priority, labels, max_attempts, run_after?}`"), responses((status = 201, description = "The job", body = Object), (status = 422, description = "The inputs do not fit the workflow (`invalid_inputs`)", body = super::openapi::ErrorSchema), super::openapi::Errors))]
+/// `POST /api/v1/jobs`. With an `Idempotency-Key`, a retry gets the first answer back.
+#[utoipa::path(operation_id = "jobs_create", post, path = "/api/v1/jobs", tag = "jobs",
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters, unique per request (a UUID): a retry with the same key and the same body within 24 hours gets the first answer (status and body, with `Idempotent-Replayed: true`) and makes no second job")),
+    request_body(content = Object, description = "`{workflow, version?, inputs, priority, labels, max_attempts, run_after?}`"),
+    responses((status = 201, description = "The job", body = Object),
+              (status = 409, description = "The Idempotency-Key was used for another request (`conflict`)", body = super::openapi::ErrorSchema),
+              (status = 422, description = "The inputs do not fit the workflow (`invalid_inputs`)", body = super::openapi::ErrorSchema), super::openapi::Errors))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    IdempotencyHeader(key): IdempotencyHeader,
     Body(body): Body<CreateJob>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<Response> {
     caller.require(Role::Operator)?;
-    // Field checks first, as before: a bad field is a 400 even for an unknown workflow.
-    if let Some(max_attempts) = body.max_attempts
-        && !(1..=100).contains(&max_attempts)
-    {
-        return Err(ApiError::invalid(format!(
-            "`max_attempts` must be between 1 and 100; got {max_attempts}"
-        )));
-    }
-    clean_labels(body.labels.clone())?;
-    let target = target(&state, &caller, &body.workflow, body.version).await?;
-    let new = new_job(
-        &caller,
-        &target,
-        JobSpec {
-            inputs: body.inputs,
-            priority: body.priority,
-            labels: body.labels,
-            max_attempts: body.max_attempts,
-            run_after: body.run_after,
-        },
-    )?;
-    let job = jobs::create(&state.db, &new).await?;
-    audit::record(
-        &state.db,
-        &caller.tenant_id,
-        &caller.actor(),
-        "job.create",
-        &format!("job:{}", job.id),
-        json!({ "workflow": target.workflow.name, "version": job.version_id, "priority": job.priority }),
-    )
-    .await?;
-    announce(&state, &job);
-    Ok((StatusCode::CREATED, Json(job_json(&job))))
+    let actor = caller.actor();
+    let by = By {
+        tenant_id: &caller.tenant_id,
+        actor: &actor,
+    };
+    let spec = JobSpec {
+        inputs: body.inputs,
+        priority: body.priority,
+        labels: body.labels,
+        max_attempts: body.max_attempts,
+        run_after: body.run_after,
+    };
+    let version = body.version.as_deref();
+    Ok(match key {
+        Some(key) => {
+            answer(jobs::create_once(&state, by, &key, &body.workflow, version, spec).await?)
+        }
+        None => {
+            let job = jobs::create(&state, by, &body.workflow, version, spec).await?;
+            (StatusCode::CREATED, Json(job_json(&job))).into_response()
+        }
+    })
 }
 
 fn parse_time(name: &str, value: Option<&str>) -> ApiResult<Option<i64>> {
@@ -454,7 +220,7 @@ pub async fn list(
         before_id,
         limit: limit + 1,
     };
-    let mut items = jobs::list(&state.db, &caller.tenant_id, &filter).await?;
+    let mut items = stored::list(&state.db, &caller.tenant_id, &filter).await?;
     let next_cursor = if items.len() as i64 > limit {
         items.truncate(limit as usize);
         items.last().map(|j| format!("j{:x}", j.id))
@@ -559,43 +325,12 @@ pub async fn cancel(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Role::Operator)?;
-    let job = find_job(&state, &caller, &id).await?;
-    let done = match job.state {
-        JobState::Pending => jobs::cancel_pending(&state.db, &caller.tenant_id, job.id).await?,
-        JobState::Running => jobs::request_cancel(&state.db, &caller.tenant_id, job.id).await?,
-        finished => {
-            return Err(ApiError::new(
-                ErrorCode::Conflict,
-                format!(
-                    "job {} is {} already: there is nothing to cancel",
-                    job.id,
-                    finished.as_str()
-                ),
-            ));
-        }
+    let actor = caller.actor();
+    let by = By {
+        tenant_id: &caller.tenant_id,
+        actor: &actor,
     };
-    if !done {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            format!(
-                "job {} changed state meanwhile; look at it and try again",
-                job.id
-            ),
-        ));
-    }
-    if job.state == JobState::Running {
-        state.dispatcher.job_cancelled(job.id);
-    }
-    audit::record(
-        &state.db,
-        &caller.tenant_id,
-        &caller.actor(),
-        "job.cancel",
-        &format!("job:{}", job.id),
-        json!({ "state": job.state }),
-    )
-    .await?;
-    let job = find_job(&state, &caller, &job.id.to_string()).await?;
+    let job = jobs::cancel(&state, by, job_id(&id)?).await?;
     Ok(Json(job_json(&job)))
 }
 
@@ -608,59 +343,11 @@ pub async fn retry(
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Role::Operator)?;
-    let old = find_job(&state, &caller, &id).await?;
-    if !matches!(
-        old.state,
-        JobState::Failed | JobState::Dead | JobState::Cancelled
-    ) {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            format!(
-                "job {} is {}: only failed, dead or cancelled jobs can be retried",
-                old.id,
-                old.state.as_str()
-            ),
-        ));
-    }
-    if workflows::version(&state.db, &caller.tenant_id, &old.version_id)
-        .await?
-        .is_none()
-    {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            format!(
-                "job {} ran a version of `{}` that was deleted: start a new job instead",
-                old.id, old.workflow_name
-            ),
-        ));
-    }
-    let job = jobs::create(
-        &state.db,
-        &NewJob {
-            tenant_id: caller.tenant_id.clone(),
-            workflow_id: old.workflow_id.clone(),
-            workflow_name: old.workflow_name.clone(),
-            version_id: old.version_id.clone(),
-            priority: old.priority,
-            labels: old.labels.clone(),
-            inputs: old.inputs.clone(),
-            secret_inputs: old.secret_inputs.clone(),
-            max_attempts: old.max_attempts,
-            run_after: None,
-            retry_of: Some(old.id),
-            created_by: caller.actor(),
-        },
-    )
-    .await?;
-    audit::record(
-        &state.db,
-        &caller.tenant_id,
-        &caller.actor(),
-        "job.retry",
-        &format!("job:{}", old.id),
-        json!({ "new_job": job.id }),
-    )
-    .await?;
-    announce(&state, &job);
+    let actor = caller.actor();
+    let by = By {
+        tenant_id: &caller.tenant_id,
+        actor: &actor,
+    };
+    let job = jobs::retry(&state, by, job_id(&id)?).await?;
     Ok((StatusCode::CREATED, Json(job_json(&job))))
 }

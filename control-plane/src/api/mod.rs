@@ -4,6 +4,7 @@
 mod artifact_response;
 mod assets;
 mod audit;
+mod events;
 mod health;
 pub mod jobs;
 mod jobs_bulk;
@@ -57,6 +58,7 @@ pub fn router(state: AppState) -> Router {
             put(assets::put).get(assets::get).delete(assets::delete),
         )
         .route("/audit", get(audit::list))
+        .route("/events", get(events::stream))
         .route("/openapi.json", get(openapi::document))
         .route("/jobs", get(jobs::list).post(jobs::create))
         .route("/jobs/bulk", post(jobs_bulk::create_bulk))

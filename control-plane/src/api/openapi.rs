@@ -6,7 +6,7 @@ use serde_json::Value;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
 
-use super::{assets, audit, jobs, jobs_bulk, robots, tenants, tokens, workflows};
+use super::{assets, audit, events, jobs, jobs_bulk, robots, tenants, tokens, workflows};
 use crate::robot_api;
 
 /// The error shape every endpoint answers with (`alq_shared::api::ErrorBody`).
@@ -58,7 +58,7 @@ impl Modify for BearerAuth {
 /// The document of every endpoint under `/api/v1`.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "alq control plane", description = "Tenants, tokens, robots, workflows, assets, jobs, the audit log, and the robot protocol. Every call takes `Authorization: Bearer <token>`."),
+    info(title = "alq control plane", description = "Tenants, tokens, robots, workflows, assets, jobs, the audit log, the event stream, and the robot protocol. Every call takes `Authorization: Bearer <token>`."),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     paths(
@@ -69,6 +69,7 @@ impl Modify for BearerAuth {
         workflows::push, workflows::list, workflows::get, workflows::versions, workflows::delete,
         assets::put, assets::list, assets::get, assets::delete,
         audit::list,
+        events::stream,
         jobs::create, jobs_bulk::create_bulk, jobs::list, jobs::get, jobs::events, jobs::artifacts,
         jobs::artifact, jobs::cancel, jobs::retry,
         robot_api::register::register, robot_api::lease::lease, robot_api::goodbye::goodbye,

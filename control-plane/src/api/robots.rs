@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::openapi::Errors;
 use crate::AppState;
 use crate::auth::{Caller, Role};
-use crate::db::robots_admin::{self, RobotRecord};
+use crate::db::robots::{self, RobotRecord};
 use crate::db::{audit, now_ms};
 use crate::error::{ApiError, ApiResult};
 
@@ -70,7 +70,7 @@ async fn with_status(
     robots: Vec<RobotRecord>,
 ) -> ApiResult<Vec<Robot>> {
     let mut jobs: HashMap<String, Vec<i64>> = HashMap::new();
-    for (robot_id, job_id) in robots_admin::running_jobs(&state.db, tenant_id).await? {
+    for (robot_id, job_id) in robots::running_jobs(&state.db, tenant_id).await? {
         jobs.entry(robot_id).or_default().push(job_id);
     }
     let offline_before = offline_before(state);
@@ -92,12 +92,12 @@ async fn with_status(
     responses((status = 200, description = "The robots", body = Vec<Robot>), Errors))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<Robot>>> {
     caller.require(Role::Viewer)?;
-    let robots = robots_admin::list(&state.db, &caller.tenant_id).await?;
+    let robots = robots::list(&state.db, &caller.tenant_id).await?;
     Ok(Json(with_status(&state, &caller.tenant_id, robots).await?))
 }
 
 async fn find(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Robot> {
-    let robot = robots_admin::get(&state.db, &caller.tenant_id, id)
+    let robot = robots::get(&state.db, &caller.tenant_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("robot", id))?;
     let mut robots = with_status(state, &caller.tenant_id, vec![robot]).await?;
@@ -124,13 +124,14 @@ async fn set_disabled(
     disabled: bool,
 ) -> ApiResult<Json<Robot>> {
     caller.require(Role::Admin)?;
-    if !robots_admin::set_disabled(&state.db, &caller.tenant_id, id, disabled).await? {
+    let mut tx = state.db.begin().await?;
+    if !robots::set_disabled(&mut tx, &caller.tenant_id, id, disabled).await? {
         return Err(ApiError::not_found("robot", id));
     }
     audit::record(
-        &state.db,
+        &mut tx,
         &caller.tenant_id,
-        &caller.actor(),
+        &caller.actor().name(),
         if disabled {
             "robot.disable"
         } else {
@@ -140,6 +141,7 @@ async fn set_disabled(
         json!({}),
     )
     .await?;
+    tx.commit().await?;
     Ok(Json(find(state, caller, id).await?))
 }
 
@@ -178,20 +180,22 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     caller.require(Role::Admin)?;
-    let robot = robots_admin::get(&state.db, &caller.tenant_id, &id)
+    let robot = robots::get(&state.db, &caller.tenant_id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("robot", &id))?;
-    if !robots_admin::delete(&state.db, &caller.tenant_id, &id).await? {
+    let mut tx = state.db.begin().await?;
+    if !robots::delete(&mut tx, &caller.tenant_id, &id).await? {
         return Err(ApiError::not_found("robot", &id));
     }
     audit::record(
-        &state.db,
+        &mut tx,
         &caller.tenant_id,
-        &caller.actor(),
+        &caller.actor().name(),
         "robot.delete",
         &format!("robot:{id}"),
         json!({ "name": robot.name }),
     )
     .await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

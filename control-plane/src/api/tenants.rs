@@ -57,15 +57,17 @@ pub async fn create(
     if name.is_empty() {
         return Err(ApiError::invalid("`name` must not be empty"));
     }
-    let tenant = tenants::create(&state.db, name).await?;
+    let mut tx = state.db.begin().await?;
+    let tenant = tenants::create(&mut tx, name).await?;
     audit::record(
-        &state.db,
+        &mut tx,
         &caller.tenant_id,
-        &caller.actor(),
+        &caller.actor().name(),
         "tenant.create",
         &format!("tenant:{}", tenant.id),
         json!({ "name": tenant.name }),
     )
     .await?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(tenant)))
 }

@@ -15,6 +15,7 @@ use crate::auth::{Caller, Role};
 use crate::db::tokens::{self, NewPersonal, TokenKind, TokenRecord};
 use crate::db::{audit, tenants};
 use crate::error::{ApiError, ApiResult};
+use crate::labels::check_labels;
 
 /// The longest a registration token may live: ten years.
 const MAX_EXPIRY_S: u64 = 10 * 365 * 24 * 3600;
@@ -147,33 +148,6 @@ pub(crate) fn check_name(field: &str, name: &str) -> ApiResult<String> {
     Ok(name.to_owned())
 }
 
-/// Labels are words of letters, digits and `_.:-` (up to 64 characters, 32 labels);
-/// returned sorted without duplicates.
-pub(crate) fn check_labels(labels: &[String]) -> ApiResult<Vec<String>> {
-    let bad = labels.iter().find(|l| {
-        l.is_empty()
-            || l.len() > 64
-            || !l
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c))
-    });
-    if let Some(bad) = bad {
-        return Err(ApiError::invalid(format!(
-            "label `{bad}` is not valid: use 1 to 64 letters, digits, `_`, `.`, `:` or `-`"
-        ))
-        .with_details(json!({ "field": "labels" })));
-    }
-    if labels.len() > 32 {
-        return Err(
-            ApiError::invalid("at most 32 labels").with_details(json!({ "field": "labels" }))
-        );
-    }
-    let mut labels = labels.to_vec();
-    labels.sort();
-    labels.dedup();
-    Ok(labels)
-}
-
 async fn create_personal(
     state: &AppState,
     caller: &Caller,
@@ -186,17 +160,18 @@ async fn create_personal(
         role: body.role,
         system: false,
     };
-    let created =
-        tokens::create_personal(&state.db, tenant_id, new, Some(&caller.token_id)).await?;
+    let mut tx = state.db.begin().await?;
+    let created = tokens::create_personal(&mut tx, tenant_id, new, Some(&caller.token_id)).await?;
     audit::record(
-        &state.db,
+        &mut tx,
         tenant_id,
-        &caller.actor(),
+        &caller.actor().name(),
         "token.create",
         &format!("token:{}", created.record.id),
         json!({ "name": name, "role": body.role }),
     )
     .await?;
+    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedPersonalToken {
@@ -256,7 +231,8 @@ async fn revoke_of_kind(
     kind: TokenKind,
 ) -> ApiResult<StatusCode> {
     caller.require(Role::Admin)?;
-    if !tokens::revoke_kind(&state.db, &caller.tenant_id, id, kind).await? {
+    let mut tx = state.db.begin().await?;
+    if !tokens::revoke_kind(&mut tx, &caller.tenant_id, id, kind).await? {
         return Err(ApiError::not_found(
             &format!("{} token", kind.describe()),
             id,
@@ -267,14 +243,15 @@ async fn revoke_of_kind(
         _ => "token.revoke",
     };
     audit::record(
-        &state.db,
+        &mut tx,
         &caller.tenant_id,
-        &caller.actor(),
+        &caller.actor().name(),
         action,
         &format!("token:{id}"),
         json!({}),
     )
     .await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -354,18 +331,20 @@ pub async fn create_registration(
         expires_at,
         created_at: now,
     };
+    let mut tx = state.db.begin().await?;
     let created =
-        tokens::create_registration(&state.db, &caller.tenant_id, &new, Some(&caller.token_id))
+        tokens::create_registration(&mut tx, &caller.tenant_id, &new, Some(&caller.token_id))
             .await?;
     audit::record(
-        &state.db,
+        &mut tx,
         &caller.tenant_id,
-        &caller.actor(),
+        &caller.actor().name(),
         "robot_token.create",
         &format!("token:{}", created.record.id),
         json!({ "name": new.name, "labels": new.labels, "single_use": new.single_use, "expires_at": new.expires_at }),
     )
     .await?;
+    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedRegistrationToken {

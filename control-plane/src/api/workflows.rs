@@ -89,8 +89,9 @@ pub async fn push(
             package: None,
         }
     };
+    let mut tx = state.db.begin().await?;
     let pushed = workflows::push(
-        &state.db,
+        &mut tx,
         &caller.tenant_id,
         &workflows::NewVersion {
             name: &stored.name,
@@ -103,15 +104,16 @@ pub async fn push(
     .await?;
     if pushed.created {
         audit::record(
-            &state.db,
+            &mut tx,
             &caller.tenant_id,
-            &caller.actor(),
+            &caller.actor().name(),
             "workflow.push",
             &format!("workflow:{}", pushed.workflow.id),
             json!({ "name": stored.name, "version": pushed.version.id, "number": pushed.version.number, "hash": stored.hash }),
         )
         .await?;
     }
+    tx.commit().await?;
     let status = if pushed.created {
         StatusCode::CREATED
     } else {
@@ -360,16 +362,18 @@ pub async fn delete(
             ),
         ));
     }
-    workflows::delete(&state.db, &caller.tenant_id, &workflow.id).await?;
+    let mut tx = state.db.begin().await?;
+    workflows::delete(&mut tx, &caller.tenant_id, &workflow.id).await?;
     audit::record(
-        &state.db,
+        &mut tx,
         &caller.tenant_id,
-        &caller.actor(),
+        &caller.actor().name(),
         "workflow.delete",
         &format!("workflow:{}", workflow.id),
         json!({ "name": workflow.name }),
     )
     .await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

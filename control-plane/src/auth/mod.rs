@@ -1,49 +1,18 @@
-//! Who is calling: tokens (made, hashed, checked) and the roles they carry.
+//! Who is calling: tokens (made, hashed, checked), the roles they carry, and the
+//! [`Actor`] the domain layer records changes under.
 
+mod actor;
+
+pub use actor::Actor;
 use alq_shared::api::ErrorCode;
+pub use alq_shared::api::Role;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use rand::Rng;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::db::tokens::{self, TokenKind};
 use crate::{AppState, error::ApiError};
-
-/// A role within a tenant; each includes the ones below it.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Reads everything of the tenant.
-    Viewer,
-    /// Also starts, cancels and retries jobs, pushes workflows, sets assets.
-    Operator,
-    /// Also manages tokens and robots.
-    Admin,
-}
-
-impl Role {
-    /// The name stored and shown.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Operator => "operator",
-            Role::Admin => "admin",
-        }
-    }
-
-    /// Parses a stored or given name.
-    pub fn parse(name: &str) -> Option<Role> {
-        match name {
-            "viewer" => Some(Role::Viewer),
-            "operator" => Some(Role::Operator),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-}
 
 /// A new random token: a readable prefix that says its kind, then 32 random characters.
 pub fn generate(kind: TokenKind) -> String {
@@ -92,9 +61,11 @@ impl Caller {
         }
     }
 
-    /// How the audit log names the caller.
-    pub fn actor(&self) -> String {
-        format!("token:{}", self.token_id)
+    /// The caller as the domain layer records it.
+    pub fn actor(&self) -> Actor {
+        Actor::User {
+            token_id: self.token_id.clone(),
+        }
     }
 }
 

@@ -2,13 +2,12 @@
 //! this table says which job has which, under what name and content type.
 
 use serde::Serialize;
-use sqlx::Row;
 
-use super::{Db, now_ms};
+use super::{Db, DbResult, now_ms};
 use crate::on_db;
 
 /// One artifact of a job.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Artifact {
     /// The SHA-256 of its bytes, in hex.
     pub sha256: String,
@@ -23,12 +22,7 @@ pub struct Artifact {
 }
 
 /// Records that a job has an artifact; storing it again changes nothing.
-pub async fn record(
-    db: &Db,
-    tenant_id: &str,
-    job_id: i64,
-    artifact: &Artifact,
-) -> Result<(), sqlx::Error> {
+pub async fn record(db: &Db, tenant_id: &str, job_id: i64, artifact: &Artifact) -> DbResult<()> {
     on_db!(db, pool => sqlx::query(
         "INSERT INTO artifacts (job_id, sha256, tenant_id, name, content_type, size, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
          ON CONFLICT (job_id, sha256) DO NOTHING",
@@ -41,37 +35,20 @@ pub async fn record(
     .bind(artifact.size)
     .bind(now_ms())
     .execute(pool)
-    .await
-    .map(|_| ()))
-}
-
-fn from_row<R: Row>(row: &R) -> Result<Artifact, sqlx::Error>
-where
-    for<'r> &'r str: sqlx::ColumnIndex<R>,
-    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    Ok(Artifact {
-        sha256: row.try_get("sha256")?,
-        name: row.try_get("name")?,
-        content_type: row.try_get("content_type")?,
-        size: row.try_get("size")?,
-        created_at: row.try_get("created_at")?,
-    })
+    .await?
+        .rows_affected());
+    Ok(())
 }
 
 /// The artifacts of a job of the tenant, oldest first.
-pub async fn list(db: &Db, tenant_id: &str, job_id: i64) -> Result<Vec<Artifact>, sqlx::Error> {
-    on_db!(db, pool => sqlx::query(
+pub async fn list(db: &Db, tenant_id: &str, job_id: i64) -> DbResult<Vec<Artifact>> {
+    Ok(on_db!(db, pool => sqlx::query_as(
         "SELECT sha256, name, content_type, size, created_at FROM artifacts WHERE tenant_id = $1 AND job_id = $2 ORDER BY created_at, sha256",
     )
     .bind(tenant_id)
     .bind(job_id)
     .fetch_all(pool)
-    .await?
-    .iter()
-    .map(from_row)
-    .collect())
+    .await?))
 }
 
 /// One artifact of a job of the tenant.
@@ -80,17 +57,13 @@ pub async fn get(
     tenant_id: &str,
     job_id: i64,
     sha256: &str,
-) -> Result<Option<Artifact>, sqlx::Error> {
-    on_db!(db, pool => match sqlx::query(
+) -> DbResult<Option<Artifact>> {
+    Ok(on_db!(db, pool => sqlx::query_as(
         "SELECT sha256, name, content_type, size, created_at FROM artifacts WHERE tenant_id = $1 AND job_id = $2 AND sha256 = $3",
     )
     .bind(tenant_id)
     .bind(job_id)
     .bind(sha256)
     .fetch_optional(pool)
-    .await?
-    {
-        Some(row) => from_row(&row).map(Some),
-        None => Ok(None),
-    })
+    .await?))
 }

@@ -4,54 +4,16 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use sqlx::Row;
 
-use super::{Db, now_ms};
+use super::column::Text;
+use super::{Db, DbError, DbResult, Tx, now_ms};
 use crate::crypto::{CryptoError, SecretKey};
-use crate::on_db;
+use crate::{on_db, on_tx};
 
 /// What a credential's password is shown as.
 pub const MASK: &str = "***";
 
-/// The type of an asset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AssetKind {
-    /// A string.
-    Text,
-    /// A JSON number.
-    Number,
-    /// `true` or `false`.
-    Boolean,
-    /// Any JSON value.
-    Json,
-    /// `{username, password}`, encrypted at rest and never shown in full again.
-    Credential,
-}
-
-impl AssetKind {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AssetKind::Text => "text",
-            AssetKind::Number => "number",
-            AssetKind::Boolean => "boolean",
-            AssetKind::Json => "json",
-            AssetKind::Credential => "credential",
-        }
-    }
-
-    fn parse(kind: &str) -> Option<AssetKind> {
-        Some(match kind {
-            "text" => AssetKind::Text,
-            "number" => AssetKind::Number,
-            "boolean" => AssetKind::Boolean,
-            "json" => AssetKind::Json,
-            "credential" => AssetKind::Credential,
-            _ => return None,
-        })
-    }
-}
+pub use alq_shared::api::AssetKind;
 
 /// A value checked against its type.
 #[derive(Clone, PartialEq)]
@@ -127,14 +89,16 @@ impl AssetValue {
 }
 
 /// An asset as the API shows it: credentials masked.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct AssetRecord {
     /// Its name, unique in the tenant.
     pub name: String,
     /// Its type.
     #[serde(rename = "type")]
+    #[sqlx(try_from = "Text")]
     pub kind: AssetKind,
     /// The value; for a credential `{username, password: "***"}`.
+    #[sqlx(try_from = "Text")]
     pub value: Value,
     /// When it was first set (Unix ms).
     pub created_at: i64,
@@ -147,7 +111,7 @@ pub struct AssetRecord {
 pub enum AssetError {
     /// The database failed.
     #[error(transparent)]
-    Database(#[from] sqlx::Error),
+    Database(#[from] DbError),
     /// The credential does not decrypt.
     #[error("credential asset `{name}`: {source}")]
     Crypto {
@@ -163,44 +127,25 @@ fn owner(tenant_id: &str, name: &str) -> String {
     format!("asset:{tenant_id}/{name}")
 }
 
-fn from_row<R: Row>(row: &R) -> Result<AssetRecord, sqlx::Error>
-where
-    for<'r> &'r str: sqlx::ColumnIndex<R>,
-    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    let kind: String = row.try_get("kind")?;
-    let kind = AssetKind::parse(&kind).ok_or_else(|| sqlx::Error::ColumnDecode {
-        index: "kind".into(),
-        source: format!("unknown asset type `{kind}`").into(),
-    })?;
-    let value: Option<String> = row.try_get("value")?;
-    let mut value = value
-        .and_then(|v| serde_json::from_str(&v).ok())
-        .unwrap_or(Value::Null);
-    if kind == AssetKind::Credential
-        && let Value::Object(map) = &mut value
+/// Hides a credential's password (its stored `value` has none, but be sure).
+fn masked(mut asset: AssetRecord) -> AssetRecord {
+    if asset.kind == AssetKind::Credential
+        && let Value::Object(map) = &mut asset.value
     {
         map.insert("password".into(), Value::String(MASK.into()));
     }
-    Ok(AssetRecord {
-        name: row.try_get("name")?,
-        kind,
-        value,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
+    asset
 }
 
-/// Sets an asset (creating or replacing it); returns it masked and whether it is new.
+/// Sets an asset (creating or replacing it) in the caller's transaction; returns it
+/// masked and whether it is new.
 pub async fn put(
-    db: &Db,
+    tx: &mut Tx,
     key: &SecretKey,
     tenant_id: &str,
     name: &str,
     value: &AssetValue,
-) -> Result<(AssetRecord, bool), sqlx::Error> {
+) -> DbResult<(AssetRecord, bool)> {
     let (shown, secret) = match value {
         AssetValue::Plain(_, value) => (value.to_string(), None),
         AssetValue::Credential { username, password } => {
@@ -211,11 +156,15 @@ pub async fn put(
             )
         }
     };
-    // Only tells 201 from 200; two racing first writes both say "created", harmlessly.
-    let existed = get(db, tenant_id, name).await?.is_some();
     let now = now_ms();
-    let row = on_db!(db, pool => {
-        let row = sqlx::query(
+    let (existed, row): (Option<i64>, AssetRecord) = on_tx!(tx, conn => {
+        // Only tells 201 from 200; two racing first writes both say "created", harmlessly.
+        let existed = sqlx::query_scalar("SELECT created_at FROM assets WHERE tenant_id = $1 AND name = $2")
+            .bind(tenant_id)
+            .bind(name)
+            .fetch_optional(&mut **conn)
+            .await?;
+        let row = sqlx::query_as(
             "INSERT INTO assets (tenant_id, name, kind, value, secret, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $6) \
              ON CONFLICT (tenant_id, name) DO UPDATE SET kind = excluded.kind, value = excluded.value, \
@@ -228,47 +177,42 @@ pub async fn put(
         .bind(&shown)
         .bind(&secret)
         .bind(now)
-        .fetch_one(pool)
+        .fetch_one(&mut **conn)
         .await?;
-        from_row(&row)?
+        (existed, row)
     });
-    Ok((row, !existed))
+    Ok((masked(row), existed.is_none()))
 }
 
 /// One asset, masked.
-pub async fn get(db: &Db, tenant_id: &str, name: &str) -> Result<Option<AssetRecord>, sqlx::Error> {
-    on_db!(db, pool => match sqlx::query(
+pub async fn get(db: &Db, tenant_id: &str, name: &str) -> DbResult<Option<AssetRecord>> {
+    let asset: Option<AssetRecord> = on_db!(db, pool => sqlx::query_as(
         "SELECT name, kind, value, created_at, updated_at FROM assets WHERE tenant_id = $1 AND name = $2",
     )
     .bind(tenant_id)
     .bind(name)
     .fetch_optional(pool)
-    .await?
-    {
-        Some(row) => from_row(&row).map(Some),
-        None => Ok(None),
-    })
+    .await?);
+    Ok(asset.map(masked))
 }
 
 /// Every asset of a tenant by name, masked.
-pub async fn list(db: &Db, tenant_id: &str) -> Result<Vec<AssetRecord>, sqlx::Error> {
-    on_db!(db, pool => sqlx::query(
+pub async fn list(db: &Db, tenant_id: &str) -> DbResult<Vec<AssetRecord>> {
+    let assets: Vec<AssetRecord> = on_db!(db, pool => sqlx::query_as(
         "SELECT name, kind, value, created_at, updated_at FROM assets WHERE tenant_id = $1 ORDER BY name",
     )
     .bind(tenant_id)
     .fetch_all(pool)
-    .await?
-    .iter()
-    .map(from_row)
-    .collect())
+    .await?);
+    Ok(assets.into_iter().map(masked).collect())
 }
 
-/// Deletes an asset; false when there was none.
-pub async fn delete(db: &Db, tenant_id: &str, name: &str) -> Result<bool, sqlx::Error> {
-    let deleted = on_db!(db, pool => sqlx::query("DELETE FROM assets WHERE tenant_id = $1 AND name = $2")
+/// Deletes an asset in the caller's transaction; false when there was none.
+pub async fn delete(tx: &mut Tx, tenant_id: &str, name: &str) -> DbResult<bool> {
+    let deleted = on_tx!(tx, conn => sqlx::query("DELETE FROM assets WHERE tenant_id = $1 AND name = $2")
         .bind(tenant_id)
         .bind(name)
-        .execute(pool)
+        .execute(&mut **conn)
         .await?
         .rows_affected());
     Ok(deleted == 1)
@@ -284,15 +228,13 @@ pub async fn resolve_for_job(
     key: &SecretKey,
     tenant_id: &str,
 ) -> Result<Map<String, Value>, AssetError> {
-    let rows: Vec<StoredRow> = on_db!(db, pool => sqlx::query(
+    let rows: Vec<StoredRow> = on_db!(db, pool => sqlx::query_as(
         "SELECT name, kind, value, secret FROM assets WHERE tenant_id = $1 ORDER BY name",
     )
     .bind(tenant_id)
     .fetch_all(pool)
-    .await?
-    .iter()
-    .map(|row| Ok((row.try_get("name")?, row.try_get("kind")?, row.try_get("value")?, row.try_get("secret")?)))
-    .collect::<Result<_, sqlx::Error>>()?);
+    .await
+    .map_err(DbError::from)?);
     let mut values = Map::new();
     for (name, kind, value, secret) in rows {
         let value = if kind == AssetKind::Credential.as_str() {

@@ -3,13 +3,13 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::Row;
 
-use super::{BeginWrite as _, Db, now_ms};
-use crate::on_db;
+use super::column::Text;
+use super::{Db, DbResult, Tx, now_ms};
+use crate::{on_db, on_tx};
 
 /// One stored event.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct JobEvent {
     /// Its number across the job's attempts, growing (the `after` cursor).
     pub id: i64,
@@ -18,41 +18,41 @@ pub struct JobEvent {
     /// Its number within the attempt, as the robot sent it.
     pub seq: i64,
     /// The event (a `RunEvent` in practice).
+    #[sqlx(rename = "payload", try_from = "Text")]
     pub event: Value,
     /// When it arrived (Unix ms).
     pub received_at: i64,
 }
 
-/// Stores a batch of events of one attempt in one transaction; returns how many were new.
+/// Stores a batch of events of one attempt in the caller's transaction; returns the
+/// new ones (a number stored before is skipped), in the order given.
 pub async fn append(
-    db: &Db,
+    tx: &mut Tx,
     tenant_id: &str,
     job_id: i64,
     attempt: i64,
     events: &[(i64, Value)],
-) -> Result<u64, sqlx::Error> {
+) -> DbResult<Vec<(i64, Value)>> {
     let now = now_ms();
-    on_db!(db, pool => {
-        let mut tx = pool.begin_write().await?;
-        let mut added = 0;
-        for (seq, event) in events {
-            added += sqlx::query(
-                "INSERT INTO job_events (job_id, attempt, seq, tenant_id, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (job_id, attempt, seq) DO NOTHING",
-            )
-            .bind(job_id)
-            .bind(attempt)
-            .bind(seq)
-            .bind(tenant_id)
-            .bind(event.to_string())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+    let mut added = Vec::new();
+    for (seq, event) in events {
+        let new: Option<i64> = on_tx!(tx, conn => sqlx::query_scalar(
+            "INSERT INTO job_events (job_id, attempt, seq, tenant_id, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (job_id, attempt, seq) DO NOTHING RETURNING seq",
+        )
+        .bind(job_id)
+        .bind(attempt)
+        .bind(seq)
+        .bind(tenant_id)
+        .bind(event.to_string())
+        .bind(now)
+        .fetch_optional(&mut **conn)
+        .await?);
+        if new.is_some() {
+            added.push((*seq, event.clone()));
         }
-        tx.commit().await?;
-        Ok(added)
-    })
+    }
+    Ok(added)
 }
 
 /// The events of a job of the tenant after the event `after` (an `id`), oldest first.
@@ -62,8 +62,8 @@ pub async fn list(
     job_id: i64,
     after: i64,
     limit: i64,
-) -> Result<Vec<JobEvent>, sqlx::Error> {
-    on_db!(db, pool => sqlx::query(
+) -> DbResult<Vec<JobEvent>> {
+    Ok(on_db!(db, pool => sqlx::query_as(
         "SELECT id, attempt, seq, payload, received_at FROM job_events \
          WHERE tenant_id = $1 AND job_id = $2 AND id > $3 ORDER BY id LIMIT $4",
     )
@@ -72,17 +72,5 @@ pub async fn list(
     .bind(after)
     .bind(limit)
     .fetch_all(pool)
-    .await?
-    .iter()
-    .map(|row| {
-        let payload: String = row.try_get("payload")?;
-        Ok(JobEvent {
-            id: row.try_get("id")?,
-            attempt: row.try_get("attempt")?,
-            seq: row.try_get("seq")?,
-            event: serde_json::from_str(&payload).unwrap_or(Value::Null),
-            received_at: row.try_get("received_at")?,
-        })
-    })
-    .collect())
+    .await?))
 }

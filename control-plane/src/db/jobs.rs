@@ -4,13 +4,13 @@
 
 use alq_shared::protocol::JobState;
 use serde_json::{Map, Value};
-use sqlx::Row;
 
-use super::{BeginWrite as _, Db, now_ms};
-use crate::on_db;
+use super::column::Text;
+use super::{Db, DbResult, Tx, now_ms};
+use crate::{on_db, on_tx};
 
 /// A stored job.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct JobRecord {
     /// Its id, growing.
     pub id: i64,
@@ -23,14 +23,18 @@ pub struct JobRecord {
     /// The version it runs.
     pub version_id: String,
     /// Where it is in its life.
+    #[sqlx(try_from = "Text")]
     pub state: JobState,
     /// Higher runs first.
     pub priority: i64,
     /// Labels a robot must all have to run it.
+    #[sqlx(try_from = "Text")]
     pub labels: Vec<String>,
     /// Its inputs, secrets included (mask them before showing).
+    #[sqlx(try_from = "Text")]
     pub inputs: Map<String, Value>,
     /// The inputs declared `secret`.
+    #[sqlx(try_from = "Text")]
     pub secret_inputs: Vec<String>,
     /// How many times it was leased.
     pub attempt: i64,
@@ -47,8 +51,10 @@ pub struct JobRecord {
     /// Someone asked to stop it.
     pub cancel_requested: bool,
     /// Why its last attempt failed (`{message, type}`).
+    #[sqlx(try_from = "Text")]
     pub error: Option<Value>,
     /// What it returned.
+    #[sqlx(try_from = "Text")]
     pub outputs: Option<Value>,
     /// The job it retries by hand.
     pub retry_of: Option<i64>,
@@ -92,7 +98,7 @@ pub struct NewJob {
 }
 
 /// A job a robot just claimed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Claimed {
     /// Its id.
     pub id: i64,
@@ -103,6 +109,7 @@ pub struct Claimed {
     /// The lease's end (Unix ms).
     pub lease_expires_at: i64,
     /// Its inputs, secrets included.
+    #[sqlx(try_from = "Text")]
     pub inputs: Map<String, Value>,
     /// Its workflow's id.
     pub workflow_id: String,
@@ -117,19 +124,22 @@ pub struct Claimed {
     /// When it was made (Unix ms).
     pub created_at: i64,
     /// When this lease was granted (Unix ms).
+    #[sqlx(skip)]
     pub leased_at: i64,
 }
 
 /// A pending job a robot could take now or later (to wake a parked robot).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Ready {
     /// Its id.
     pub id: i64,
     /// Its tenant.
     pub tenant_id: String,
     /// Its required labels.
+    #[sqlx(try_from = "Text")]
     pub labels: Vec<String>,
     /// Its state (a re-queued job may have gone to `dead` or `cancelled` instead).
+    #[sqlx(try_from = "Text")]
     pub state: JobState,
     /// Not before (Unix ms).
     pub run_after: i64,
@@ -198,80 +208,14 @@ macro_rules! retry_assignments {
     };
 }
 
-fn decode_json<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
-    serde_json::from_str(text).unwrap_or_default()
-}
-
-fn from_row<R: Row>(row: &R) -> Result<JobRecord, sqlx::Error>
-where
-    for<'r> &'r str: sqlx::ColumnIndex<R>,
-    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    let state: String = row.try_get("state")?;
-    let labels: String = row.try_get("labels")?;
-    let inputs: String = row.try_get("inputs")?;
-    let secret_inputs: String = row.try_get("secret_inputs")?;
-    let error: Option<String> = row.try_get("error")?;
-    let outputs: Option<String> = row.try_get("outputs")?;
-    Ok(JobRecord {
-        id: row.try_get("id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        workflow_id: row.try_get("workflow_id")?,
-        workflow_name: row.try_get("workflow_name")?,
-        version_id: row.try_get("version_id")?,
-        state: JobState::parse(&state)
-            .ok_or_else(|| sqlx::Error::Decode(format!("unknown job state `{state}`").into()))?,
-        priority: row.try_get("priority")?,
-        labels: decode_json(&labels),
-        inputs: decode_json(&inputs),
-        secret_inputs: decode_json(&secret_inputs),
-        attempt: row.try_get("attempt")?,
-        max_attempts: row.try_get("max_attempts")?,
-        run_after: row.try_get("run_after")?,
-        robot_id: row.try_get("robot_id")?,
-        lease_token: row.try_get("lease_token")?,
-        lease_expires_at: row.try_get("lease_expires_at")?,
-        cancel_requested: row.try_get("cancel_requested")?,
-        error: error.and_then(|e| serde_json::from_str(&e).ok()),
-        outputs: outputs.and_then(|o| serde_json::from_str(&o).ok()),
-        retry_of: row.try_get("retry_of")?,
-        completed_lease: row.try_get("completed_lease")?,
-        created_at: row.try_get("created_at")?,
-        started_at: row.try_get("started_at")?,
-        finished_at: row.try_get("finished_at")?,
-    })
-}
-
-fn ready_from_row<R: Row>(row: &R) -> Result<Ready, sqlx::Error>
-where
-    for<'r> &'r str: sqlx::ColumnIndex<R>,
-    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    let labels: String = row.try_get("labels")?;
-    let state: String = row.try_get("state")?;
-    Ok(Ready {
-        id: row.try_get("id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        labels: decode_json(&labels),
-        state: JobState::parse(&state).unwrap_or(JobState::Pending),
-        run_after: row.try_get("run_after")?,
-    })
-}
-
-/// Stores a new pending job and its labels.
-pub async fn create(db: &Db, job: &NewJob) -> Result<JobRecord, sqlx::Error> {
+/// Stores a new pending job and its labels in the caller's transaction; returns its id.
+pub async fn insert(tx: &mut Tx, job: &NewJob) -> DbResult<i64> {
     let now = now_ms();
     let labels = serde_json::to_string(&job.labels).unwrap_or_else(|_| "[]".into());
     let inputs = Value::Object(job.inputs.clone()).to_string();
     let secret_inputs = serde_json::to_string(&job.secret_inputs).unwrap_or_else(|_| "[]".into());
-    let id: i64 = on_db!(db, pool => {
-        let mut tx = pool.begin_write().await?;
-        let id: i64 = sqlx::query(
+    let id: i64 = on_tx!(tx, conn => {
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO jobs (tenant_id, workflow_id, workflow_name, version_id, state, priority, labels, inputs, secret_inputs, max_attempts, run_after, retry_of, created_by, created_at) \
              VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
         )
@@ -288,43 +232,43 @@ pub async fn create(db: &Db, job: &NewJob) -> Result<JobRecord, sqlx::Error> {
         .bind(job.retry_of)
         .bind(&job.created_by)
         .bind(now)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("id")?;
+        .fetch_one(&mut **conn)
+        .await?;
         for label in &job.labels {
             sqlx::query("INSERT INTO job_labels (job_id, label) VALUES ($1, $2)")
                 .bind(id)
                 .bind(label)
-                .execute(&mut *tx)
+                .execute(&mut **conn)
                 .await?;
         }
-        tx.commit().await?;
         id
     });
-    get(db, &job.tenant_id, id)
-        .await?
-        .ok_or(sqlx::Error::RowNotFound)
+    Ok(id)
 }
 
-/// A job of the tenant.
-pub async fn get(db: &Db, tenant_id: &str, id: i64) -> Result<Option<JobRecord>, sqlx::Error> {
+/// A job of the tenant, read in the caller's transaction (what it just wrote).
+pub async fn get_in(tx: &mut Tx, tenant_id: &str, id: i64) -> DbResult<JobRecord> {
     let sql = concat!(
         "SELECT ",
         columns!(),
         " FROM jobs WHERE tenant_id = $1 AND id = $2"
     );
-    on_db!(db, pool => match sqlx::query(sql).bind(tenant_id).bind(id).fetch_optional(pool).await? {
-        Some(row) => from_row(&row).map(Some),
-        None => Ok(None),
-    })
+    on_tx!(tx, conn => sqlx::query_as(sql).bind(tenant_id).bind(id).fetch_optional(&mut **conn).await?)
+        .ok_or_else(|| super::DbError::Missing(format!("job {id}")))
+}
+
+/// A job of the tenant.
+pub async fn get(db: &Db, tenant_id: &str, id: i64) -> DbResult<Option<JobRecord>> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM jobs WHERE tenant_id = $1 AND id = $2"
+    );
+    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(tenant_id).bind(id).fetch_optional(pool).await?))
 }
 
 /// The tenant's jobs matching the filter, newest first.
-pub async fn list(
-    db: &Db,
-    tenant_id: &str,
-    filter: &ListFilter,
-) -> Result<Vec<JobRecord>, sqlx::Error> {
+pub async fn list(db: &Db, tenant_id: &str, filter: &ListFilter) -> DbResult<Vec<JobRecord>> {
     let sql = concat!(
         "SELECT ",
         columns!(),
@@ -332,7 +276,7 @@ pub async fn list(
          AND ($3 IS NULL OR state = $3) AND ($4 IS NULL OR workflow_id = $4) AND ($5 IS NULL OR robot_id = $5) \
          AND created_at >= $6 AND created_at < $7 ORDER BY id DESC LIMIT $8"
     );
-    on_db!(db, pool => sqlx::query(sql)
+    Ok(on_db!(db, pool => sqlx::query_as(sql)
         .bind(tenant_id)
         .bind(filter.before_id.unwrap_or(i64::MAX))
         .bind(filter.state.map(JobState::as_str))
@@ -342,35 +286,33 @@ pub async fn list(
         .bind(filter.until.unwrap_or(i64::MAX))
         .bind(filter.limit)
         .fetch_all(pool)
-        .await?
-        .iter()
-        .map(from_row)
-        .collect())
+        .await?))
 }
 
-/// Cancels a pending job at once; false when it is not pending (any more).
-pub async fn cancel_pending(db: &Db, tenant_id: &str, id: i64) -> Result<bool, sqlx::Error> {
-    let done = on_db!(db, pool => sqlx::query(
+/// Cancels a pending job at once, in the caller's transaction; false when it is not
+/// pending (any more).
+pub async fn cancel_pending(tx: &mut Tx, tenant_id: &str, id: i64) -> DbResult<bool> {
+    let done = on_tx!(tx, conn => sqlx::query(
         "UPDATE jobs SET state = 'cancelled', cancel_requested = TRUE, finished_at = $1 WHERE tenant_id = $2 AND id = $3 AND state = 'pending'",
     )
     .bind(now_ms())
     .bind(tenant_id)
     .bind(id)
-    .execute(pool)
+    .execute(&mut **conn)
     .await?
     .rows_affected());
     Ok(done == 1)
 }
 
-/// Asks the robot running a job to stop (the cancel endpoint then wakes the robot's
-/// heartbeat poll); false when the job is not running (any more).
-pub async fn request_cancel(db: &Db, tenant_id: &str, id: i64) -> Result<bool, sqlx::Error> {
-    let done = on_db!(db, pool => sqlx::query(
+/// Asks the robot running a job to stop (the caller then wakes the robot's heartbeat
+/// poll), in the caller's transaction; false when the job is not running (any more).
+pub async fn request_cancel(tx: &mut Tx, tenant_id: &str, id: i64) -> DbResult<bool> {
+    let done = on_tx!(tx, conn => sqlx::query(
         "UPDATE jobs SET cancel_requested = TRUE WHERE tenant_id = $1 AND id = $2 AND state = 'running'",
     )
     .bind(tenant_id)
     .bind(id)
-    .execute(pool)
+    .execute(&mut **conn)
     .await?
     .rows_affected());
     Ok(done == 1)
@@ -407,23 +349,24 @@ macro_rules! claim_update {
     };
 }
 
-/// Leases up to `slots` of the best jobs to a robot in one statement. On PostgreSQL
-/// concurrent claims skip each other's rows (`SKIP LOCKED`); SQLite runs the statement
-/// as one short write transaction, so claims take turns.
+/// Leases up to `slots` of the best jobs to a robot in one statement, in the caller's
+/// transaction (which then writes the events of the lease). On PostgreSQL concurrent
+/// claims skip each other's rows (`SKIP LOCKED`); on SQLite the write transaction makes
+/// claims take turns.
 pub async fn claim_jobs(
-    db: &Db,
+    tx: &mut Tx,
     tenant_id: &str,
     robot_id: &str,
     slots: i64,
     lease_ttl_ms: i64,
-) -> Result<Vec<Claimed>, sqlx::Error> {
+) -> DbResult<Vec<Claimed>> {
     let now = now_ms();
-    let sql = match db {
-        Db::Sqlite(_) => claim_update!(claim_candidates!()),
+    let sql = match tx {
+        Tx::Sqlite(_) => claim_update!(claim_candidates!()),
         // The candidates in a materialized CTE, not in `IN (...)`: PostgreSQL may run an
         // `IN` subquery more than once (when a concurrent claim makes it recheck a row),
         // and each run can lock other rows, so a robot asking for one job got two.
-        Db::Postgres(_) => concat!(
+        Tx::Postgres(_) => concat!(
             "WITH picked AS MATERIALIZED (",
             claim_candidates!(),
             " FOR UPDATE SKIP LOCKED) ",
@@ -433,33 +376,17 @@ pub async fn claim_jobs(
              RETURNING jobs.id, attempt, lease_token, lease_expires_at, inputs, workflow_id, workflow_name, version_id, priority, run_after, created_at"
         ),
     };
-    let mut claimed: Vec<Claimed> = on_db!(db, pool => sqlx::query(sql)
+    let mut claimed: Vec<Claimed> = on_tx!(tx, conn => sqlx::query_as(sql)
         .bind(robot_id)
         .bind(now + lease_ttl_ms)
         .bind(now)
         .bind(tenant_id)
         .bind(slots)
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(|row| {
-            let inputs: String = row.try_get("inputs")?;
-            Ok(Claimed {
-                id: row.try_get("id")?,
-                attempt: row.try_get("attempt")?,
-                lease_token: row.try_get("lease_token")?,
-                lease_expires_at: row.try_get("lease_expires_at")?,
-                inputs: decode_json(&inputs),
-                workflow_id: row.try_get("workflow_id")?,
-                workflow_name: row.try_get("workflow_name")?,
-                version_id: row.try_get("version_id")?,
-                priority: row.try_get("priority")?,
-                run_after: row.try_get("run_after")?,
-                created_at: row.try_get("created_at")?,
-                leased_at: now,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()?);
+        .fetch_all(&mut **conn)
+        .await?);
+    for job in &mut claimed {
+        job.leased_at = now;
+    }
     // RETURNING has no order: give them back best first.
     claimed.sort_by_key(|c| (std::cmp::Reverse(c.priority), c.run_after, c.id));
     Ok(claimed)
@@ -474,8 +401,8 @@ pub async fn extend_lease(
     robot_id: &str,
     lease_token: i64,
     lease_ttl_ms: i64,
-) -> Result<Option<(i64, bool)>, sqlx::Error> {
-    on_db!(db, pool => match sqlx::query(
+) -> DbResult<Option<(i64, bool)>> {
+    Ok(on_db!(db, pool => sqlx::query_as(
         "UPDATE jobs SET lease_expires_at = $1 WHERE tenant_id = $2 AND id = $3 AND robot_id = $4 AND lease_token = $5 AND state = 'running' \
          RETURNING lease_expires_at, cancel_requested",
     )
@@ -485,24 +412,20 @@ pub async fn extend_lease(
     .bind(robot_id)
     .bind(lease_token)
     .fetch_optional(pool)
-    .await?
-    {
-        Some(row) => Ok(Some((row.try_get("lease_expires_at")?, row.try_get("cancel_requested")?))),
-        None => Ok(None),
-    })
+    .await?))
 }
 
-/// Ends the attempt of a running job held by `robot_id` under `lease_token`; false (and
-/// nothing changed) when the lease is stale.
+/// Ends the attempt of a running job held by `robot_id` under `lease_token`, in the
+/// caller's transaction; false (and nothing changed) when the lease is stale.
 pub async fn complete(
-    db: &Db,
+    tx: &mut Tx,
     tenant_id: &str,
     id: i64,
     robot_id: &str,
     lease_token: i64,
     completion: &Completion,
     backoff: Backoff,
-) -> Result<bool, sqlx::Error> {
+) -> DbResult<bool> {
     let now = now_ms();
     let (sql, payload): (&str, &Value) = match completion {
         Completion::Succeeded(outputs) => (
@@ -533,7 +456,7 @@ pub async fn complete(
                 ", error = $4, completed_lease = $8 \
                  WHERE tenant_id = $5 AND id = $6 AND robot_id = $7 AND lease_token = $8 AND state = 'running'"
             );
-            let done = on_db!(db, pool => sqlx::query(sql)
+            let done = on_tx!(tx, conn => sqlx::query(sql)
                 .bind(now)
                 .bind(backoff.base_ms)
                 .bind(backoff.max_ms)
@@ -542,82 +465,96 @@ pub async fn complete(
                 .bind(id)
                 .bind(robot_id)
                 .bind(lease_token)
-                .execute(pool)
+                .execute(&mut **conn)
                 .await?
                 .rows_affected());
             return Ok(done == 1);
         }
     };
-    let done = on_db!(db, pool => sqlx::query(sql)
+    let done = on_tx!(tx, conn => sqlx::query(sql)
         .bind(payload.to_string())
         .bind(now)
         .bind(tenant_id)
         .bind(id)
         .bind(robot_id)
         .bind(lease_token)
-        .execute(pool)
+        .execute(&mut **conn)
         .await?
         .rows_affected());
     Ok(done == 1)
 }
 
+/// A job whose lease expired, as it is now.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Expired {
+    /// The job, to wake robots for when it is pending again.
+    #[sqlx(flatten)]
+    pub ready: Ready,
+    /// Its workflow's name.
+    pub workflow_name: String,
+    /// The attempt that was lost.
+    pub attempt: i64,
+    /// The robot that lost it.
+    pub robot_id: Option<String>,
+}
+
 /// Sends every running job whose lease ended back to `pending` with a backoff (or to
 /// `dead` after its last attempt, or `cancelled` when a cancel was asked for), in one
-/// statement, so with several replicas each job is acted on by exactly one.
-pub async fn expire_leases(db: &Db, backoff: Backoff) -> Result<Vec<Ready>, sqlx::Error> {
+/// statement in the caller's transaction, so with several replicas each job is acted on
+/// by exactly one.
+pub async fn expire_leases(tx: &mut Tx, backoff: Backoff) -> DbResult<Vec<Expired>> {
     let sql = concat!(
         "UPDATE jobs SET ",
         retry_assignments!(),
         ", error = $4 WHERE state = 'running' AND lease_expires_at < $1 \
-         RETURNING id, tenant_id, labels, state, run_after"
+         RETURNING id, tenant_id, labels, state, run_after, workflow_name, attempt, robot_id"
     );
-    let error = serde_json::json!({
-        "message": "the robot stopped heartbeating and its lease expired",
-        "type": "application",
-    });
-    on_db!(db, pool => sqlx::query(sql)
+    let error = lease_expired_error();
+    Ok(on_tx!(tx, conn => sqlx::query_as(sql)
         .bind(now_ms())
         .bind(backoff.base_ms)
         .bind(backoff.max_ms)
         .bind(error.to_string())
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(ready_from_row)
-        .collect())
+        .fetch_all(&mut **conn)
+        .await?))
+}
+
+/// The lease-expiry error every expired job carries (see [`expire_leases`]).
+pub fn lease_expired_error() -> Value {
+    serde_json::json!({
+        "message": "the robot stopped heartbeating and its lease expired",
+        "type": "application",
+    })
 }
 
 /// When the earliest lease of a running job expires (Unix ms); `None` when no job runs.
-pub async fn next_lease_expiry(db: &Db) -> Result<Option<i64>, sqlx::Error> {
-    on_db!(db, pool => sqlx::query_scalar(
+pub async fn next_lease_expiry(db: &Db) -> DbResult<Option<i64>> {
+    Ok(on_db!(db, pool => sqlx::query_scalar(
         "SELECT MIN(lease_expires_at) FROM jobs WHERE state = 'running'",
     )
     .fetch_one(pool)
-    .await)
+    .await?))
 }
 
 /// When the earliest pending job that may not run yet becomes claimable (Unix ms);
 /// `None` when there is none.
-pub async fn next_run_after(db: &Db) -> Result<Option<i64>, sqlx::Error> {
-    on_db!(db, pool => sqlx::query_scalar(
+pub async fn next_run_after(db: &Db) -> DbResult<Option<i64>> {
+    Ok(on_db!(db, pool => sqlx::query_scalar(
         "SELECT MIN(run_after) FROM jobs WHERE state = 'pending' AND run_after > $1",
     )
     .bind(now_ms())
     .fetch_one(pool)
-    .await)
+    .await?))
 }
 
 /// The best pending jobs that may run now, for the sweep that wakes parked robots.
-pub async fn due_pending(db: &Db, limit: i64) -> Result<Vec<Ready>, sqlx::Error> {
-    on_db!(db, pool => sqlx::query(
+pub async fn due_pending(db: &Db, limit: i64) -> DbResult<Vec<Ready>> {
+    Ok(on_db!(db, pool => sqlx::query_as(
         "SELECT id, tenant_id, labels, state, run_after FROM jobs WHERE state = 'pending' AND run_after <= $1 \
          ORDER BY priority DESC, run_after, id LIMIT $2",
     )
     .bind(now_ms())
     .bind(limit)
     .fetch_all(pool)
-    .await?
-    .iter()
-    .map(ready_from_row)
-    .collect())
+    .await?))
 }

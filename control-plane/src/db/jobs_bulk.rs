@@ -1,11 +1,9 @@
 //! Many jobs at once: one transaction, one multi-row `INSERT` per chunk of jobs and one
 //! per chunk of their labels, so a bulk enqueue costs a few statements, not thousands.
 
-use sqlx::Row;
-
 use super::jobs::NewJob;
-use super::{BeginWrite as _, Db, now_ms};
-use crate::on_db;
+use super::{DbResult, Tx, now_ms};
+use crate::on_tx;
 
 /// Jobs per `INSERT`: 13 parameters each stays far below SQLite's 32,766 and
 /// PostgreSQL's 65,535 bound parameters.
@@ -14,9 +12,9 @@ const CHUNK: usize = 500;
 /// Label rows per `INSERT` (2 parameters each).
 const LABEL_CHUNK: usize = 2_000;
 
-/// Stores new pending jobs and their labels in one transaction; returns their ids in
-/// the order of `jobs`. All or nothing.
-pub async fn create_many(db: &Db, jobs: &[NewJob]) -> Result<Vec<i64>, sqlx::Error> {
+/// Stores new pending jobs and their labels in the caller's transaction; returns their
+/// ids in the order of `jobs`.
+pub async fn insert_many(tx: &mut Tx, jobs: &[NewJob]) -> DbResult<Vec<i64>> {
     let now = now_ms();
     let encoded: Vec<(String, String, String)> = jobs
         .iter()
@@ -28,12 +26,11 @@ pub async fn create_many(db: &Db, jobs: &[NewJob]) -> Result<Vec<i64>, sqlx::Err
             )
         })
         .collect();
-    let ids: Vec<i64> = on_db!(db, pool => {
-        let mut tx = pool.begin_write().await?;
+    let ids: Vec<i64> = on_tx!(tx, conn => {
         let mut ids = Vec::with_capacity(jobs.len());
         for (chunk, encoded) in jobs.chunks(CHUNK).zip(encoded.chunks(CHUNK)) {
             let sql = insert_jobs_sql(chunk.len());
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            let mut query = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
             for (job, (labels, inputs, secret_inputs)) in chunk.iter().zip(encoded) {
                 query = query
                     .bind(&job.tenant_id)
@@ -50,12 +47,12 @@ pub async fn create_many(db: &Db, jobs: &[NewJob]) -> Result<Vec<i64>, sqlx::Err
                     .bind(&job.created_by)
                     .bind(now);
             }
-            let mut chunk_ids = query
-                .fetch_all(&mut *tx)
+            let mut chunk_ids: Vec<i64> = query
+                .fetch_all(&mut **conn)
                 .await?
-                .iter()
-                .map(|row| row.try_get::<i64, _>("id"))
-                .collect::<Result<Vec<_>, _>>()?;
+                .into_iter()
+                .map(|(id,)| id)
+                .collect();
             // RETURNING promises no order, but one statement takes its ids in the order
             // of its VALUES, so sorted ids line up with the jobs.
             chunk_ids.sort_unstable();
@@ -72,9 +69,8 @@ pub async fn create_many(db: &Db, jobs: &[NewJob]) -> Result<Vec<i64>, sqlx::Err
             for (id, label) in chunk {
                 query = query.bind(*id).bind(*label);
             }
-            query.execute(&mut *tx).await?;
+            query.execute(&mut **conn).await?;
         }
-        tx.commit().await?;
         ids
     });
     Ok(ids)

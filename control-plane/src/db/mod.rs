@@ -1,19 +1,32 @@
-//! All SQL of the control plane. Handlers never import sqlx: they call the functions
-//! here, named after what they do. Every query is written once and runs on SQLite and
-//! on PostgreSQL (`$1` placeholders work on both, in the order they appear).
+//! All SQL of the control plane. Nothing above `db/` imports sqlx: the domain and the
+//! doors call the functions here, named after what they do, and get a [`DbError`] back.
+//! Every query is written once and runs on SQLite and on PostgreSQL (`$1` placeholders
+//! work on both, in the order they appear). Rows are decoded with
+//! `#[derive(sqlx::FromRow)]`; TEXT columns holding names or JSON go through
+//! [`column::Text`].
+//!
+//! A change that must be one transaction (a job and its audit row) opens a [`Tx`] with
+//! [`Db::begin`] and passes it to the functions that take one.
 
 pub mod artifacts;
 pub mod assets;
 pub mod audit;
+mod column;
+mod error;
+pub mod idempotency;
 pub mod job_events;
 pub mod jobs;
 pub mod jobs_bulk;
 pub mod metrics;
+pub mod outbox;
+pub mod outbox_consumers;
+pub mod presence;
 pub mod robots;
-pub mod robots_admin;
 pub mod tenants;
 pub mod tokens;
 pub mod workflows;
+
+pub use error::{DbError, DbResult};
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -77,6 +90,38 @@ impl BeginWrite for PgPool {
 
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
         self.begin().await
+    }
+}
+
+/// An open write transaction on either backend: pass it to the `db` functions that
+/// take one, then [`Tx::commit`]. Dropped without a commit, it rolls back.
+pub enum Tx {
+    /// On SQLite (`BEGIN IMMEDIATE`).
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    /// On PostgreSQL.
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Runs the same code on whichever connection a [`Tx`] holds: `on_tx!(tx, conn =>
+/// query.execute(&mut **conn))`, like [`on_db!`] for pools.
+#[macro_export]
+macro_rules! on_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            $crate::db::Tx::Sqlite($conn) => $body,
+            $crate::db::Tx::Postgres($conn) => $body,
+        }
+    };
+}
+
+impl Tx {
+    /// Makes the transaction's changes last.
+    pub async fn commit(self) -> DbResult<()> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
     }
 }
 
@@ -153,6 +198,14 @@ impl Db {
         Ok(Db::Sqlite(pool))
     }
 
+    /// Opens a write transaction (see [`BeginWrite`]).
+    pub async fn begin(&self) -> DbResult<Tx> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_write().await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin_write().await?),
+        })
+    }
+
     /// Brings the schema up to date.
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self {
@@ -173,9 +226,10 @@ impl Db {
         if tenants::count(self).await? > 0 {
             return Ok(None);
         }
-        let tenant = tenants::create(self, "default").await?;
+        let mut tx = self.begin().await?;
+        let tenant = tenants::create(&mut tx, "default").await?;
         let token = tokens::create_personal(
-            self,
+            &mut tx,
             &tenant.id,
             tokens::NewPersonal {
                 name: "bootstrap admin".into(),
@@ -185,6 +239,7 @@ impl Db {
             None,
         )
         .await?;
+        tx.commit().await?;
         Ok(Some(token.secret))
     }
 

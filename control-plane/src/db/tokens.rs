@@ -2,32 +2,31 @@
 //! hashes are stored; the secret is returned once, at creation.
 
 use serde::Serialize;
-use sqlx::Row;
 
-use super::{Db, new_id, now_ms};
+use super::column::Text;
+use super::{Db, DbResult, Tx, new_id, now_ms};
 use crate::auth::{self, Role};
-use crate::on_db;
+use crate::{on_db, on_tx};
 
-/// The kinds of token, by the prefix they carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// The kinds of token, by the prefix they carry (and the name stored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::EnumString, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenKind {
     /// `alq_pat_`: a person or script using the API.
+    #[strum(serialize = "pat")]
     Personal,
     /// `alq_reg_`: registers robots.
+    #[strum(serialize = "reg")]
     Registration,
     /// `alq_rbt_`: one robot.
+    #[strum(serialize = "rbt")]
     Robot,
 }
 
 impl TokenKind {
     /// The stored kind and prefix part.
     pub fn as_str(self) -> &'static str {
-        match self {
-            TokenKind::Personal => "pat",
-            TokenKind::Registration => "reg",
-            TokenKind::Robot => "rbt",
-        }
+        self.into()
     }
 
     /// For messages.
@@ -38,35 +37,29 @@ impl TokenKind {
             TokenKind::Robot => "robot",
         }
     }
-
-    fn parse(kind: &str) -> Option<TokenKind> {
-        match kind {
-            "pat" => Some(TokenKind::Personal),
-            "reg" => Some(TokenKind::Registration),
-            "rbt" => Some(TokenKind::Robot),
-            _ => None,
-        }
-    }
 }
 
 /// A stored token (without its secret).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct TokenRecord {
     /// Its id.
     pub id: String,
     /// Its tenant.
     pub tenant_id: String,
     /// Its kind.
+    #[sqlx(try_from = "Text")]
     pub kind: TokenKind,
     /// Its name.
     pub name: String,
     /// Its role (personal tokens).
+    #[sqlx(try_from = "Text")]
     pub role: Option<Role>,
     /// Whether it may manage tenants.
     pub system: bool,
     /// The start of the secret, to tell tokens apart.
     pub prefix: String,
     /// Labels given to robots it registers (registration tokens).
+    #[sqlx(try_from = "Text")]
     pub labels: Vec<String>,
     /// Whether it works only once (registration tokens).
     pub single_use: bool,
@@ -126,40 +119,10 @@ macro_rules! columns {
     };
 }
 
-fn from_row<R: Row>(row: &R) -> Result<TokenRecord, sqlx::Error>
-where
-    for<'r> &'r str: sqlx::ColumnIndex<R>,
-    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    let kind: String = row.try_get("kind")?;
-    let role: Option<String> = row.try_get("role")?;
-    let labels: String = row.try_get("labels")?;
-    Ok(TokenRecord {
-        id: row.try_get("id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        kind: TokenKind::parse(&kind).unwrap_or(TokenKind::Personal),
-        name: row.try_get("name")?,
-        role: role.as_deref().and_then(Role::parse),
-        system: row.try_get("system")?,
-        prefix: row.try_get("prefix")?,
-        labels: serde_json::from_str(&labels).unwrap_or_default(),
-        single_use: row.try_get("single_use")?,
-        used_at: row.try_get("used_at")?,
-        expires_at: row.try_get("expires_at")?,
-        robot_id: row.try_get("robot_id")?,
-        created_at: row.try_get("created_at")?,
-        revoked_at: row.try_get("revoked_at")?,
-    })
-}
-
 /// Stores a new token and returns it with its secret.
 #[allow(clippy::too_many_arguments)]
 async fn insert(
-    db: &Db,
+    tx: &mut Tx,
     tenant_id: &str,
     kind: TokenKind,
     name: &str,
@@ -171,7 +134,7 @@ async fn insert(
     robot_id: Option<&str>,
     created_by: Option<&str>,
     now: i64,
-) -> Result<NewToken, sqlx::Error> {
+) -> DbResult<NewToken> {
     let secret = auth::generate(kind);
     let record = TokenRecord {
         id: new_id(),
@@ -190,7 +153,7 @@ async fn insert(
         revoked_at: None,
     };
     let labels_json = serde_json::to_string(labels).unwrap_or_else(|_| "[]".into());
-    on_db!(db, pool => sqlx::query(
+    on_tx!(tx, conn => sqlx::query(
         "INSERT INTO tokens (id, tenant_id, kind, name, role, system, prefix, hash, labels, single_use, expires_at, robot_id, created_by, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
@@ -208,21 +171,21 @@ async fn insert(
     .bind(robot_id)
     .bind(created_by)
     .bind(record.created_at)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .execute(&mut **conn)
+    .await?
+        .rows_affected());
     Ok(NewToken { record, secret })
 }
 
 /// Creates a personal access token.
 pub async fn create_personal(
-    db: &Db,
+    tx: &mut Tx,
     tenant_id: &str,
     new: NewPersonal,
     created_by: Option<&str>,
-) -> Result<NewToken, sqlx::Error> {
+) -> DbResult<NewToken> {
     insert(
-        db,
+        tx,
         tenant_id,
         TokenKind::Personal,
         &new.name,
@@ -240,13 +203,13 @@ pub async fn create_personal(
 
 /// Creates a robot registration token.
 pub async fn create_registration(
-    db: &Db,
+    tx: &mut Tx,
     tenant_id: &str,
     new: &NewRegistration,
     created_by: Option<&str>,
-) -> Result<NewToken, sqlx::Error> {
+) -> DbResult<NewToken> {
     insert(
-        db,
+        tx,
         tenant_id,
         TokenKind::Registration,
         &new.name,
@@ -264,13 +227,13 @@ pub async fn create_registration(
 
 /// Creates the token of a robot.
 pub async fn create_robot(
-    db: &Db,
+    tx: &mut Tx,
     tenant_id: &str,
     robot_id: &str,
     name: &str,
-) -> Result<NewToken, sqlx::Error> {
+) -> DbResult<NewToken> {
     insert(
-        db,
+        tx,
         tenant_id,
         TokenKind::Robot,
         name,
@@ -287,65 +250,41 @@ pub async fn create_robot(
 }
 
 /// The token with this hash.
-pub async fn find_by_hash(db: &Db, hash: &str) -> Result<Option<TokenRecord>, sqlx::Error> {
+pub async fn find_by_hash(db: &Db, hash: &str) -> DbResult<Option<TokenRecord>> {
     let sql = concat!("SELECT ", columns!(), " FROM tokens WHERE hash = $1");
-    on_db!(db, pool => match sqlx::query(sql).bind(hash).fetch_optional(pool).await? {
-        Some(row) => from_row(&row).map(Some),
-        None => Ok(None),
-    })
+    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(hash).fetch_optional(pool).await?))
 }
 
 /// The tokens of a tenant of one kind, newest first.
-pub async fn list(
-    db: &Db,
-    tenant_id: &str,
-    kind: TokenKind,
-) -> Result<Vec<TokenRecord>, sqlx::Error> {
+pub async fn list(db: &Db, tenant_id: &str, kind: TokenKind) -> DbResult<Vec<TokenRecord>> {
     let sql = concat!(
         "SELECT ",
         columns!(),
         " FROM tokens WHERE tenant_id = $1 AND kind = $2 ORDER BY created_at DESC, id"
     );
-    on_db!(db, pool => sqlx::query(sql)
+    Ok(on_db!(db, pool => sqlx::query_as(sql)
         .bind(tenant_id)
         .bind(kind.as_str())
         .fetch_all(pool)
-        .await?
-        .iter()
-        .map(from_row)
-        .collect())
-}
-
-/// Revokes a token of the tenant; false when there is no such token.
-pub async fn revoke(db: &Db, tenant_id: &str, id: &str) -> Result<bool, sqlx::Error> {
-    let done = on_db!(db, pool => sqlx::query(
-        "UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND tenant_id = $3 AND revoked_at IS NULL",
-    )
-    .bind(now_ms())
-    .bind(id)
-    .bind(tenant_id)
-    .execute(pool)
-    .await?
-    .rows_affected());
-    Ok(done == 1)
+        .await?))
 }
 
 /// Revokes a token of the tenant of one kind (revoking twice is fine: the first time
 /// stays); false when the tenant has no such token of that kind.
 pub async fn revoke_kind(
-    db: &Db,
+    tx: &mut Tx,
     tenant_id: &str,
     id: &str,
     kind: TokenKind,
-) -> Result<bool, sqlx::Error> {
-    let done = on_db!(db, pool => sqlx::query(
+) -> DbResult<bool> {
+    let done = on_tx!(tx, conn => sqlx::query(
         "UPDATE tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 AND tenant_id = $3 AND kind = $4",
     )
     .bind(now_ms())
     .bind(id)
     .bind(tenant_id)
     .bind(kind.as_str())
-    .execute(pool)
+    .execute(&mut **conn)
     .await?
     .rows_affected());
     Ok(done == 1)
@@ -353,13 +292,13 @@ pub async fn revoke_kind(
 
 /// Marks a single-use registration token used; false when it was used already (so two
 /// robots racing with one token cannot both register).
-pub async fn use_once(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
-    let done = on_db!(db, pool => sqlx::query(
+pub async fn use_once(tx: &mut Tx, id: &str) -> DbResult<bool> {
+    let done = on_tx!(tx, conn => sqlx::query(
         "UPDATE tokens SET used_at = $1 WHERE id = $2 AND single_use = TRUE AND used_at IS NULL",
     )
     .bind(now_ms())
     .bind(id)
-    .execute(pool)
+    .execute(&mut **conn)
     .await?
     .rows_affected());
     Ok(done == 1)

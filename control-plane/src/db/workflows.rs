@@ -2,13 +2,13 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::Row;
 
-use super::{BeginWrite as _, Db, new_id, now_ms};
-use crate::on_db;
+use super::column::Text;
+use super::{Db, DbResult, Tx, new_id, now_ms};
+use crate::{on_db, on_tx};
 
 /// A workflow with its latest version.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct WorkflowRecord {
     /// Its id.
     pub id: String,
@@ -23,7 +23,7 @@ pub struct WorkflowRecord {
 }
 
 /// One version of a workflow.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct VersionRecord {
     /// Its id.
     pub id: String,
@@ -36,8 +36,10 @@ pub struct VersionRecord {
     /// The workflow file as pushed.
     pub source: String,
     /// The declared inputs (`{name: {type, default, required, secret}}`).
+    #[sqlx(try_from = "Text")]
     pub inputs: Value,
     /// The package, unless the version was pushed as a plain workflow file.
+    #[sqlx(flatten, try_from = "PackageColumns")]
     pub package: Option<PackageInfo>,
     /// When it was pushed (Unix ms).
     pub created_at: i64,
@@ -84,61 +86,40 @@ pub struct Pushed {
     pub created: bool,
 }
 
-fn workflow_from_row<R: Row>(row: &R) -> Result<WorkflowRecord, sqlx::Error>
-where
-    for<'r> &'r str: sqlx::ColumnIndex<R>,
-    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    Ok(WorkflowRecord {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        latest_version_id: row.try_get("latest_version_id")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
+/// The package columns of a version row, all NULL for a plain workflow file.
+#[derive(sqlx::FromRow)]
+struct PackageColumns {
+    package_sha256: Option<String>,
+    entry: Option<String>,
+    package_size: Option<i64>,
+    package_files: Option<i64>,
+    #[sqlx(try_from = "Text")]
+    package_assets: Option<Vec<String>>,
 }
 
-fn version_from_row<R: Row>(row: &R) -> Result<VersionRecord, sqlx::Error>
-where
-    for<'r> &'r str: sqlx::ColumnIndex<R>,
-    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    let inputs: String = row.try_get("inputs")?;
-    let sha256: Option<String> = row.try_get("package_sha256")?;
-    let entry: Option<String> = row.try_get("entry")?;
-    let package = match (sha256, entry) {
-        (Some(sha256), Some(entry)) => Some(PackageInfo {
-            sha256,
-            entry,
-            size: row.try_get::<Option<i64>, _>("package_size")?.unwrap_or(0),
-            files: row.try_get::<Option<i64>, _>("package_files")?.unwrap_or(0),
-            assets: row
-                .try_get::<Option<String>, _>("package_assets")?
-                .and_then(|text| serde_json::from_str(&text).ok())
-                .unwrap_or_default(),
-        }),
-        _ => None,
+impl From<PackageColumns> for Option<PackageInfo> {
+    fn from(columns: PackageColumns) -> Self {
+        Some(PackageInfo {
+            sha256: columns.package_sha256?,
+            entry: columns.entry?,
+            size: columns.package_size.unwrap_or(0),
+            files: columns.package_files.unwrap_or(0),
+            assets: columns.package_assets.unwrap_or_default(),
+        })
+    }
+}
+
+/// The columns of a [`VersionRecord`], as a literal for `concat!`.
+macro_rules! version_columns {
+    () => {
+        "id, workflow_id, number, hash, source, inputs, entry, package_sha256, package_size, package_files, package_assets, created_at"
     };
-    Ok(VersionRecord {
-        id: row.try_get("id")?,
-        workflow_id: row.try_get("workflow_id")?,
-        number: row.try_get("number")?,
-        hash: row.try_get("hash")?,
-        source: row.try_get("source")?,
-        inputs: serde_json::from_str(&inputs).unwrap_or(Value::Null),
-        package,
-        created_at: row.try_get("created_at")?,
-    })
 }
 
 /// Stores a validated workflow (and its package) under its name; the same hash is the
-/// same version. The new version, numbered after the others, becomes the latest.
-pub async fn push(db: &Db, tenant_id: &str, new: &NewVersion<'_>) -> Result<Pushed, sqlx::Error> {
+/// same version. The new version, numbered after the others, becomes the latest. In the
+/// caller's transaction.
+pub async fn push(tx: &mut Tx, tenant_id: &str, new: &NewVersion<'_>) -> DbResult<Pushed> {
     let now = now_ms();
     let NewVersion {
         name,
@@ -148,21 +129,19 @@ pub async fn push(db: &Db, tenant_id: &str, new: &NewVersion<'_>) -> Result<Push
         ..
     } = *new;
     let inputs = new.inputs.to_string();
-    let ids = on_db!(db, pool => {
-        let mut tx = pool.begin_write().await?;
-        let existing = sqlx::query("SELECT id FROM workflows WHERE tenant_id = $1 AND name = $2")
+    let (workflow, version, created) = on_tx!(tx, conn => {
+        let existing: Option<String> = sqlx::query_scalar("SELECT id FROM workflows WHERE tenant_id = $1 AND name = $2")
             .bind(tenant_id)
             .bind(name)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **conn)
             .await?;
         let workflow_id: String = match existing {
-            Some(row) => {
-                let id: String = row.try_get("id")?;
+            Some(id) => {
                 // Locks the workflow's row (PostgreSQL) so two pushes number apart.
                 sqlx::query("UPDATE workflows SET updated_at = $1 WHERE id = $2")
                     .bind(now)
                     .bind(&id)
-                    .execute(&mut *tx)
+                    .execute(&mut **conn)
                     .await?;
                 id
             }
@@ -173,27 +152,26 @@ pub async fn push(db: &Db, tenant_id: &str, new: &NewVersion<'_>) -> Result<Push
                     .bind(tenant_id)
                     .bind(name)
                     .bind(now)
-                    .execute(&mut *tx)
+                    .execute(&mut **conn)
                     .await?;
                 id
             }
         };
-        let version = sqlx::query("SELECT id FROM workflow_versions WHERE workflow_id = $1 AND hash = $2")
+        let version: Option<String> = sqlx::query_scalar("SELECT id FROM workflow_versions WHERE workflow_id = $1 AND hash = $2")
             .bind(&workflow_id)
             .bind(hash)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **conn)
             .await?;
         let (version_id, created) = match version {
-            Some(row) => (row.try_get::<String, _>("id")?, false),
+            Some(id) => (id, false),
             None => {
                 let id = new_id();
-                let number: i64 = sqlx::query(
+                let number: i64 = sqlx::query_scalar(
                     "SELECT COALESCE(MAX(number), 0) + 1 AS next FROM workflow_versions WHERE workflow_id = $1",
                 )
                 .bind(&workflow_id)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("next")?;
+                .fetch_one(&mut **conn)
+                .await?;
                 sqlx::query(
                     "INSERT INTO workflow_versions (id, tenant_id, workflow_id, number, hash, source, inputs, \
                      entry, package_sha256, package_size, package_files, package_assets, created_at) \
@@ -212,7 +190,7 @@ pub async fn push(db: &Db, tenant_id: &str, new: &NewVersion<'_>) -> Result<Push
                 .bind(package.map(|p| p.files))
                 .bind(package.map(|p| serde_json::to_string(&p.assets).unwrap_or_default()))
                 .bind(now)
-                .execute(&mut *tx)
+                .execute(&mut **conn)
                 .await?;
                 (id, true)
             }
@@ -221,18 +199,20 @@ pub async fn push(db: &Db, tenant_id: &str, new: &NewVersion<'_>) -> Result<Push
             .bind(&version_id)
             .bind(now)
             .bind(&workflow_id)
-            .execute(&mut *tx)
+            .execute(&mut **conn)
             .await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>((workflow_id, version_id, created))
-    })?;
-    let (workflow_id, version_id, created) = ids;
-    let workflow = get(db, tenant_id, &workflow_id)
-        .await?
-        .ok_or(sqlx::Error::RowNotFound)?;
-    let version = version(db, tenant_id, &version_id)
-        .await?
-        .ok_or(sqlx::Error::RowNotFound)?;
+        let workflow: WorkflowRecord = sqlx::query_as(
+            "SELECT id, name, latest_version_id, created_at, updated_at FROM workflows WHERE id = $1",
+        )
+        .bind(&workflow_id)
+        .fetch_one(&mut **conn)
+        .await?;
+        let version: VersionRecord = sqlx::query_as(concat!("SELECT ", version_columns!(), " FROM workflow_versions WHERE id = $1"))
+            .bind(&version_id)
+            .fetch_one(&mut **conn)
+            .await?;
+        (workflow, version, created)
+    });
     Ok(Pushed {
         workflow,
         version,
@@ -241,114 +221,87 @@ pub async fn push(db: &Db, tenant_id: &str, new: &NewVersion<'_>) -> Result<Push
 }
 
 /// A workflow of the tenant by id or by name.
-pub async fn get(
-    db: &Db,
-    tenant_id: &str,
-    id_or_name: &str,
-) -> Result<Option<WorkflowRecord>, sqlx::Error> {
-    on_db!(db, pool => match sqlx::query(
+pub async fn get(db: &Db, tenant_id: &str, id_or_name: &str) -> DbResult<Option<WorkflowRecord>> {
+    Ok(on_db!(db, pool => sqlx::query_as(
         "SELECT id, name, latest_version_id, created_at, updated_at FROM workflows \
          WHERE tenant_id = $1 AND (id = $2 OR name = $2)",
     )
     .bind(tenant_id)
     .bind(id_or_name)
     .fetch_optional(pool)
-    .await?
-    {
-        Some(row) => workflow_from_row(&row).map(Some),
-        None => Ok(None),
-    })
+    .await?))
 }
 
 /// Every workflow of the tenant, by name.
-pub async fn list(db: &Db, tenant_id: &str) -> Result<Vec<WorkflowRecord>, sqlx::Error> {
-    on_db!(db, pool => sqlx::query(
+pub async fn list(db: &Db, tenant_id: &str) -> DbResult<Vec<WorkflowRecord>> {
+    Ok(on_db!(db, pool => sqlx::query_as(
         "SELECT id, name, latest_version_id, created_at, updated_at FROM workflows WHERE tenant_id = $1 ORDER BY name",
     )
     .bind(tenant_id)
     .fetch_all(pool)
-    .await?
-    .iter()
-    .map(workflow_from_row)
-    .collect())
+    .await?))
 }
 
 /// A version of the tenant by id.
-pub async fn version(
-    db: &Db,
-    tenant_id: &str,
-    id: &str,
-) -> Result<Option<VersionRecord>, sqlx::Error> {
-    on_db!(db, pool => match sqlx::query(
-        "SELECT id, workflow_id, number, hash, source, inputs, entry, package_sha256, package_size, package_files, \
-         package_assets, created_at FROM workflow_versions WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tenant_id)
-    .bind(id)
-    .fetch_optional(pool)
-    .await?
-    {
-        Some(row) => version_from_row(&row).map(Some),
-        None => Ok(None),
-    })
+pub async fn version(db: &Db, tenant_id: &str, id: &str) -> DbResult<Option<VersionRecord>> {
+    let sql = concat!(
+        "SELECT ",
+        version_columns!(),
+        " FROM workflow_versions WHERE tenant_id = $1 AND id = $2"
+    );
+    Ok(on_db!(db, pool => sqlx::query_as(sql)
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?))
 }
 
 /// The versions of a workflow, newest first.
-pub async fn versions(
-    db: &Db,
-    tenant_id: &str,
-    workflow_id: &str,
-) -> Result<Vec<VersionRecord>, sqlx::Error> {
-    on_db!(db, pool => sqlx::query(
-        "SELECT id, workflow_id, number, hash, source, inputs, entry, package_sha256, package_size, package_files, \
-         package_assets, created_at FROM workflow_versions WHERE tenant_id = $1 AND workflow_id = $2 ORDER BY number DESC",
-    )
-    .bind(tenant_id)
-    .bind(workflow_id)
-    .fetch_all(pool)
-    .await?
-    .iter()
-    .map(version_from_row)
-    .collect())
+pub async fn versions(db: &Db, tenant_id: &str, workflow_id: &str) -> DbResult<Vec<VersionRecord>> {
+    let sql = concat!(
+        "SELECT ",
+        version_columns!(),
+        " FROM workflow_versions WHERE tenant_id = $1 AND workflow_id = $2 ORDER BY number DESC"
+    );
+    Ok(on_db!(db, pool => sqlx::query_as(sql)
+        .bind(tenant_id)
+        .bind(workflow_id)
+        .fetch_all(pool)
+        .await?))
 }
 
-/// Deletes a workflow and its versions; false when there is none. Jobs keep their copy
-/// of the version they ran.
-pub async fn delete(db: &Db, tenant_id: &str, id: &str) -> Result<bool, sqlx::Error> {
-    let done = on_db!(db, pool => sqlx::query("DELETE FROM workflows WHERE tenant_id = $1 AND id = $2")
+/// Deletes a workflow and its versions in the caller's transaction; false when there is
+/// none. Jobs keep their copy of the version they ran.
+pub async fn delete(tx: &mut Tx, tenant_id: &str, id: &str) -> DbResult<bool> {
+    let done = on_tx!(tx, conn => sqlx::query("DELETE FROM workflows WHERE tenant_id = $1 AND id = $2")
         .bind(tenant_id)
         .bind(id)
-        .execute(pool)
+        .execute(&mut **conn)
         .await?
         .rows_affected());
     Ok(done == 1)
 }
 
 /// How many jobs of a workflow are pending or running.
-pub async fn active_jobs(db: &Db, tenant_id: &str, workflow_id: &str) -> Result<i64, sqlx::Error> {
-    on_db!(db, pool => sqlx::query(
+pub async fn active_jobs(db: &Db, tenant_id: &str, workflow_id: &str) -> DbResult<i64> {
+    Ok(on_db!(db, pool => sqlx::query_scalar(
         "SELECT COUNT(*) AS n FROM jobs WHERE tenant_id = $1 AND workflow_id = $2 AND state IN ('pending', 'running')",
     )
     .bind(tenant_id)
     .bind(workflow_id)
     .fetch_one(pool)
-    .await?
-    .try_get("n"))
+    .await?))
 }
 
 /// Whether a version of the tenant's workflows has the package `sha256`: what a robot of
 /// the tenant may download.
-pub async fn tenant_has_package(
-    db: &Db,
-    tenant_id: &str,
-    sha256: &str,
-) -> Result<bool, sqlx::Error> {
-    on_db!(db, pool => Ok(sqlx::query(
+pub async fn tenant_has_package(db: &Db, tenant_id: &str, sha256: &str) -> DbResult<bool> {
+    let found: Option<i32> = on_db!(db, pool => sqlx::query_scalar(
         "SELECT 1 AS found FROM workflow_versions WHERE tenant_id = $1 AND package_sha256 = $2 LIMIT 1",
     )
     .bind(tenant_id)
     .bind(sha256)
     .fetch_optional(pool)
-    .await?
-    .is_some()))
+    .await?);
+    Ok(found.is_some())
 }

@@ -1,7 +1,7 @@
 //! Cancel requests on their way to robots. A robot running a job keeps a heartbeat
 //! long-poll open (`?wait_ms=`); the poll waits here, without touching the database,
 //! until someone asks to cancel that job or its wait ends. The cancel endpoint wakes the
-//! polls of this process and, through the fan-out, those of the other replicas, so the
+//! polls of this process and, through the bus, those of the other replicas, so the
 //! robot learns of the cancel within a round trip wherever its poll is parked. A wake-up
 //! lost on the way (Redis down) only delays the cancel to the next heartbeat, which
 //! reads the database.

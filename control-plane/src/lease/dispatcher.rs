@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, oneshot};
 
 use super::Cancels;
-use crate::fanout::{Fanout, Signal};
+use crate::events::{Bus, Message};
 
 /// A job that robots may claim now, or at `run_after`.
 #[derive(Debug, Clone)]
@@ -34,7 +34,7 @@ struct Waiter {
 pub struct Dispatcher {
     waiters: Mutex<VecDeque<Waiter>>,
     next_id: AtomicU64,
-    fanout: Fanout,
+    bus: Bus,
     /// Told when this process leases a job, so that a reaper that knew of no lease
     /// wakes up when the new one expires.
     pub(super) leased: Notify,
@@ -51,12 +51,12 @@ pub struct Dispatcher {
 const MAX_SCHEDULED: Duration = Duration::from_secs(120);
 
 impl Dispatcher {
-    /// A dispatcher that wakes robots through `fanout`.
-    pub fn new(fanout: Fanout) -> Dispatcher {
+    /// A dispatcher that wakes robots on other replicas through `bus`.
+    pub fn new(bus: Bus) -> Dispatcher {
         Dispatcher {
             waiters: Mutex::default(),
             next_id: AtomicU64::default(),
-            fanout,
+            bus,
             leased: Notify::new(),
             later: AtomicI64::new(i64::MAX),
             later_changed: Notify::new(),
@@ -70,13 +70,13 @@ impl Dispatcher {
     }
 
     /// Announces that a running job's cancel was stored: wakes its robot's heartbeat
-    /// poll here, and on the other replicas through the fan-out.
+    /// poll here, and on the other replicas through the bus.
     pub fn job_cancelled(&self, job_id: i64) {
         self.cancels.cancelled(job_id);
-        if self.fanout.is_shared() {
-            let fanout = self.fanout.clone();
+        if self.bus.is_shared() {
+            let bus = self.bus.clone();
             tokio::spawn(async move {
-                fanout.publish(Signal::CancelRequested { job_id }).await;
+                bus.publish(Message::CancelRequested { job_id }).await;
             });
         }
     }
@@ -111,32 +111,31 @@ impl Dispatcher {
     }
 
     /// Announces a job robots may claim now: wakes one matching robot parked here, or,
-    /// when none is and replicas share a fan-out, tells the other replicas (each wakes
+    /// when none is and replicas share a bus, tells the other replicas (each wakes
     /// at most one of its own).
     pub fn job_ready(&self, ready: JobReady) {
-        if self.wake_local(ready.clone()) || !self.fanout.is_shared() {
+        if self.wake_local(ready.clone()) || !self.bus.is_shared() {
             return;
         }
-        let fanout = self.fanout.clone();
+        let bus = self.bus.clone();
         tokio::spawn(async move {
             let JobReady {
                 tenant_id,
                 labels,
                 run_after,
             } = ready;
-            fanout
-                .publish(Signal::JobReady {
-                    tenant_id,
-                    labels,
-                    run_after,
-                })
-                .await;
+            bus.publish(Message::JobReady {
+                tenant_id,
+                labels,
+                run_after,
+            })
+            .await;
         });
     }
 
-    /// The fan-out this dispatcher announces through.
-    pub fn fanout(&self) -> &Fanout {
-        &self.fanout
+    /// The bus this dispatcher announces through.
+    pub fn bus(&self) -> &Bus {
+        &self.bus
     }
 
     /// Announces a job that becomes claimable at `ready.run_after`: now, or from a timer
@@ -229,10 +228,10 @@ impl Dispatcher {
                 elsewhere.push(job);
             }
         }
-        if elsewhere.is_empty() || !self.fanout.is_shared() {
+        if elsewhere.is_empty() || !self.bus.is_shared() {
             return;
         }
-        let fanout = self.fanout.clone();
+        let bus = self.bus.clone();
         tokio::spawn(async move {
             for JobReady {
                 tenant_id,
@@ -240,13 +239,12 @@ impl Dispatcher {
                 run_after,
             } in elsewhere
             {
-                fanout
-                    .publish(Signal::JobReady {
-                        tenant_id,
-                        labels,
-                        run_after,
-                    })
-                    .await;
+                bus.publish(Message::JobReady {
+                    tenant_id,
+                    labels,
+                    run_after,
+                })
+                .await;
             }
         });
     }

@@ -7,16 +7,19 @@
 //! idle server (robots parked, no job running or due) runs no query at all; with
 //! replicas, each also looks now and then for what only another replica knew.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use alq_shared::stream::{Event, JobStateChanged};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::JobReady;
 use crate::AppState;
 use crate::db::jobs::{self, Backoff};
-use crate::db::now_ms;
+use crate::db::{now_ms, presence};
+use crate::events::{Happened, robot_presence};
 
 /// How soon the sweep looks again after it found claimable jobs (robots may not have
 /// taken them all: labels, or fewer robots than jobs).
@@ -66,7 +69,7 @@ fn instant_of(unix_ms: i64, slack: Duration) -> Instant {
 
 async fn reaper(state: AppState, shutdown: CancellationToken) {
     let ttl = Duration::from_millis(state.config.lease_ttl_ms);
-    let shared = state.dispatcher.fanout().is_shared();
+    let shared = state.dispatcher.bus().is_shared();
     loop {
         let deadline = match reap_once(&state).await {
             // The earliest lease runs out then; a heartbeat may move it, which the
@@ -104,7 +107,33 @@ async fn reap_once(state: &AppState) -> anyhow::Result<Option<i64>> {
         base_ms: i64::try_from(state.config.retry_base_ms)?,
         max_ms: i64::try_from(state.config.retry_max_ms)?,
     };
-    for job in jobs::expire_leases(&state.db, backoff).await? {
+    let mut tx = state.db.begin().await?;
+    let expired = jobs::expire_leases(&mut tx, backoff).await?;
+    let mut events = Vec::with_capacity(expired.len());
+    let mut robots = BTreeSet::new();
+    for job in &expired {
+        events.push(Happened {
+            tenant_id: job.ready.tenant_id.clone(),
+            event: Event::JobStateChanged(JobStateChanged {
+                job_id: job.ready.id,
+                workflow_name: job.workflow_name.clone(),
+                state: job.ready.state,
+                attempt: job.attempt,
+                robot_id: job.robot_id.clone(),
+                error: Some(jobs::lease_expired_error()),
+                outputs: None,
+            }),
+        });
+        robots.extend(job.robot_id.clone());
+    }
+    for robot_id in robots {
+        if let Some((tenant, name)) = presence::became_idle(&mut tx, &robot_id).await? {
+            events.extend(robot_presence(&tenant, &robot_id, &name, "online"));
+        }
+    }
+    state.events.commit(tx, events).await?;
+    for job in expired {
+        let job = job.ready;
         tracing::info!(job.id = job.id, tenant.id = %job.tenant_id, job.state = job.state.as_str(), "Lease expired.");
         if job.state == alq_shared::protocol::JobState::Pending {
             state.dispatcher.job_ready_at(JobReady {
@@ -118,7 +147,7 @@ async fn reap_once(state: &AppState) -> anyhow::Result<Option<i64>> {
 }
 
 async fn sweeper(state: AppState, shutdown: CancellationToken) {
-    let shared = state.dispatcher.fanout().is_shared();
+    let shared = state.dispatcher.bus().is_shared();
     let dispatcher = &state.dispatcher;
     loop {
         // What the dispatcher was told from now on is the sweep's to look at.

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use alq_shared::api::ErrorCode;
 use alq_shared::protocol::{
-    CompleteRequest, CompleteResponse, ErrorType, EventsRequest, EventsResponse, HeartbeatRequest,
-    HeartbeatResponse, JobState, Outcome,
+    CompleteRequest, CompleteResponse, EventsRequest, EventsResponse, HeartbeatRequest,
+    HeartbeatResponse,
 };
 use axum::Json;
 use axum::body::Bytes;
@@ -15,29 +15,22 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{RobotCaller, job_id, utc};
 use crate::AppState;
 use crate::api::json::{Body, Report};
 use crate::api::query::Params;
 use crate::blobs::{BlobError, is_sha256};
-use crate::db::jobs::{self, Backoff, Completion, JobRecord};
-use crate::db::{artifacts, job_events, robots};
+use crate::db::jobs::{self, JobRecord};
+use crate::db::{artifacts, job_events};
 use crate::error::{ApiError, ApiResult};
-use crate::lease::JobReady;
+use crate::events::job_step;
+use crate::jobs::By;
+use crate::jobs::complete::stale;
 
 /// Most events in one batch.
 const MAX_EVENTS: usize = 1_000;
-
-fn stale(id: i64) -> ApiError {
-    ApiError::new(
-        ErrorCode::StaleLease,
-        format!(
-            "job {id}: this lease token is not the job's current lease (it expired or the job was completed); stop working on the job"
-        ),
-    )
-}
 
 /// The job, when the robot holds (or held, for the attempt that `lease_token` names)
 /// its current lease: 404 when the tenant has no such job, 409 otherwise.
@@ -80,7 +73,7 @@ pub async fn heartbeat(
 ) -> ApiResult<Json<HeartbeatResponse>> {
     let id = job_id(&id)?;
     let wait = Duration::from_millis(wait.wait_ms.min(state.config.heartbeat_interval_ms));
-    robots::touch(&state.db, &robot.robot_id).await?;
+    robot.seen(&state).await?;
     // Watching before the lease is read: a cancel stored after the read still wakes it.
     let watch = (!wait.is_zero()).then(|| state.dispatcher.cancels().watch(id));
     let cancelled = watch.as_ref().map(|w| w.cancelled());
@@ -151,8 +144,14 @@ pub async fn events(
     }
     let job = leased_job(&state, &robot, id, body.lease_token).await?;
     let events: Vec<(i64, Value)> = body.events.into_iter().map(|e| (e.seq, e.event)).collect();
-    let accepted =
-        job_events::append(&state.db, &robot.tenant_id, id, job.attempt, &events).await?;
+    let mut tx = state.db.begin().await?;
+    let added = job_events::append(&mut tx, &robot.tenant_id, id, job.attempt, &events).await?;
+    let accepted = added.len() as u64;
+    let steps = added
+        .into_iter()
+        .map(|(seq, event)| job_step(&robot.tenant_id, id, job.attempt, seq, event))
+        .collect();
+    state.events.commit(tx, steps).await?;
     Ok(Json(EventsResponse { accepted }))
 }
 
@@ -244,66 +243,13 @@ pub async fn complete(
     Report(body): Report<CompleteRequest>,
 ) -> ApiResult<Json<CompleteResponse>> {
     let id = job_id(&id)?;
-    let outputs = Value::Object(body.outputs);
-    let kind = body.error.as_ref().map(|e| e.kind).unwrap_or_default();
-    let completion = match body.outcome {
-        Outcome::Succeeded => Completion::Succeeded(outputs),
-        Outcome::Cancelled => Completion::Cancelled(outputs),
-        Outcome::Failed => {
-            let error = match &body.error {
-                Some(e) => json!({ "message": e.message, "type": e.kind }),
-                None => {
-                    json!({ "message": "the robot reported a failure without an error", "type": "application" })
-                }
-            };
-            match kind {
-                ErrorType::Business => Completion::Failed(error),
-                ErrorType::Application => Completion::Retry(error),
-            }
-        }
+    let actor = robot.actor();
+    let by = By {
+        tenant_id: &robot.tenant_id,
+        actor: &actor,
     };
-    let backoff = Backoff {
-        base_ms: i64::try_from(state.config.retry_base_ms).unwrap_or(i64::MAX / 4),
-        max_ms: i64::try_from(state.config.retry_max_ms).unwrap_or(i64::MAX / 4),
-    };
-    let done = jobs::complete(
-        &state.db,
-        &robot.tenant_id,
-        id,
-        &robot.robot_id,
-        body.lease_token,
-        &completion,
-        backoff,
-    )
-    .await?;
-    let job = jobs::get(&state.db, &robot.tenant_id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("job", id))?;
-    if !done {
-        let replay = job.completed_lease == Some(body.lease_token)
-            && job.lease_token == body.lease_token
-            && job.robot_id.as_deref() == Some(robot.robot_id.as_str())
-            && match &completion {
-                Completion::Succeeded(_) => job.state == JobState::Succeeded,
-                Completion::Cancelled(_) => job.state == JobState::Cancelled,
-                Completion::Failed(_) => job.state == JobState::Failed,
-                Completion::Retry(_) => matches!(
-                    job.state,
-                    JobState::Pending | JobState::Dead | JobState::Cancelled
-                ),
-            };
-        if !replay {
-            return Err(stale(id));
-        }
-        return Ok(Json(CompleteResponse { state: job.state }));
-    }
-    tracing::info!(job.id = id, job.attempt = job.attempt, job.state = job.state.as_str(), robot.id = %robot.robot_id, "Job attempt completed.");
-    if job.state == JobState::Pending {
-        state.dispatcher.job_ready_at(JobReady {
-            tenant_id: job.tenant_id.clone(),
-            labels: job.labels.clone(),
-            run_after: job.run_after,
-        });
-    }
-    Ok(Json(CompleteResponse { state: job.state }))
+    let done = crate::jobs::complete(&state, by, id, body).await?;
+    Ok(Json(CompleteResponse {
+        state: done.job.state,
+    }))
 }

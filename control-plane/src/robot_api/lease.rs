@@ -3,7 +3,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use alq_shared::protocol::{LeaseRequest, LeaseResponse, LeasedJob, LeasedWorkflow, PackageRef};
+use alq_shared::protocol::{
+    JobState, LeaseRequest, LeaseResponse, LeasedJob, LeasedWorkflow, PackageRef,
+};
+use alq_shared::stream::{Event, JobStateChanged};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,8 +15,9 @@ use axum::response::{IntoResponse, Response};
 use super::{RobotCaller, utc};
 use crate::AppState;
 use crate::api::json::Body;
-use crate::db::{assets, jobs, robots, workflows};
+use crate::db::{assets, jobs, presence, robots, workflows};
 use crate::error::{ApiError, ApiResult};
+use crate::events::{Happened, robot_presence};
 
 /// Most jobs one lease call may take.
 const MAX_SLOTS: u32 = 100;
@@ -34,7 +38,7 @@ pub async fn lease(
             body.slots
         )));
     }
-    robots::touch(&state.db, &robot.robot_id).await?;
+    robot.seen(&state).await?;
     let wait = Duration::from_secs(body.wait_s.min(state.config.lease_wait_max_s));
     let deadline = tokio::time::Instant::now() + wait;
     if robot.disabled && !enabled_before(&state, &robot, deadline).await? {
@@ -114,7 +118,7 @@ async fn enabled_before(
             () = tokio::time::sleep(DISABLED_RECHECK.min(deadline - now)) => {}
             () = state.shutdown.cancelled() => return Ok(false),
         }
-        match robots::get(&state.db, &robot.robot_id).await? {
+        match robots::get(&state.db, &robot.tenant_id, &robot.robot_id).await? {
             None => return Err(super::robot_gone()),
             Some(record) if !record.disabled => return Ok(true),
             Some(_) => {}
@@ -124,14 +128,36 @@ async fn enabled_before(
 
 async fn claim(state: &AppState, robot: &RobotCaller, slots: u32) -> ApiResult<Vec<LeasedJob>> {
     let ttl = i64::try_from(state.config.lease_ttl_ms).unwrap_or(i64::MAX / 2);
+    let mut tx = state.db.begin().await?;
     let claimed = jobs::claim_jobs(
-        &state.db,
+        &mut tx,
         &robot.tenant_id,
         &robot.robot_id,
         i64::from(slots),
         ttl,
     )
     .await?;
+    let mut events: Vec<Happened> = claimed
+        .iter()
+        .map(|job| Happened {
+            tenant_id: robot.tenant_id.clone(),
+            event: Event::JobStateChanged(JobStateChanged {
+                job_id: job.id,
+                workflow_name: job.workflow_name.clone(),
+                state: JobState::Running,
+                attempt: job.attempt,
+                robot_id: Some(robot.robot_id.clone()),
+                error: None,
+                outputs: None,
+            }),
+        })
+        .collect();
+    if !claimed.is_empty()
+        && let Some((tenant, name)) = presence::became_busy(&mut tx, &robot.robot_id).await?
+    {
+        events.extend(robot_presence(&tenant, &robot.robot_id, &name, "busy"));
+    }
+    state.events.commit(tx, events).await?;
     // Per version: its workflow file, its package, and the assets its files name.
     let mut sources: HashMap<String, (String, Option<PackageRef>, BTreeSet<String>)> =
         HashMap::new();

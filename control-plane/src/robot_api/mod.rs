@@ -15,10 +15,11 @@ use axum::http::request::Parts;
 use axum::routing::{get, post, put};
 
 use crate::AppState;
-use crate::auth::{bearer, lookup};
-use crate::db::robots;
+use crate::auth::{Actor, bearer, lookup};
 use crate::db::tokens::TokenKind;
+use crate::db::{presence, robots};
 use crate::error::ApiError;
+use crate::events::robot_presence;
 
 /// The routes of the robot API, to nest under `/api/v1`.
 pub fn router(state: &AppState) -> Router<AppState> {
@@ -51,12 +52,34 @@ pub struct RobotCaller {
     /// A disabled robot gets no new jobs (its lease polls are answered `disabled`), but
     /// may finish and report the ones it holds.
     pub disabled: bool,
+    /// Whether its last robot event said it is offline (its next call says online).
+    pub offline: bool,
 }
 
 impl RobotCaller {
-    /// How the audit log names the robot.
-    pub fn actor(&self) -> String {
-        format!("robot:{}", self.robot_id)
+    /// Notes that the robot called (for its status): a robot that was offline comes
+    /// online, and says so on the event stream.
+    pub async fn seen(&self, state: &AppState) -> Result<(), ApiError> {
+        if !self.offline {
+            robots::touch(&state.db, &self.robot_id).await?;
+            return Ok(());
+        }
+        let mut tx = state.db.begin().await?;
+        let events = presence::came_online(&mut tx, &self.robot_id)
+            .await?
+            .and_then(|(tenant, name)| robot_presence(&tenant, &self.robot_id, &name, "online"));
+        state
+            .events
+            .commit(tx, events.into_iter().collect())
+            .await?;
+        Ok(())
+    }
+
+    /// The robot as the domain layer records it.
+    pub fn actor(&self) -> Actor {
+        Actor::Robot {
+            robot_id: self.robot_id.clone(),
+        }
     }
 }
 
@@ -70,10 +93,11 @@ impl FromRequestParts<AppState> for RobotCaller {
         let token = bearer(parts)?;
         let record = lookup(state, token, TokenKind::Robot).await?;
         let robot_id = record.robot_id.unwrap_or_default();
-        let robot = robots::get(&state.db, &robot_id)
+        let robot = robots::get_any(&state.db, &robot_id)
             .await?
             .ok_or_else(robot_gone)?;
         Ok(RobotCaller {
+            offline: robot.presence == "offline",
             disabled: robot.disabled,
             robot_id: robot.id,
             tenant_id: robot.tenant_id,
@@ -96,7 +120,4 @@ pub(crate) fn job_id(id: &str) -> Result<i64, ApiError> {
     id.parse().map_err(|_| ApiError::not_found("job", id))
 }
 
-/// Unix milliseconds as a UTC time.
-pub(crate) fn utc(ms: i64) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
-}
+pub(crate) use crate::jobs::view::utc;

@@ -10,10 +10,11 @@ use serde_json::json;
 
 use crate::AppState;
 use crate::api::json::Body;
-use crate::auth::{bearer, lookup};
+use crate::auth::{Actor, bearer, lookup};
 use crate::db::tokens::{self, TokenKind};
 use crate::db::{audit, robots};
 use crate::error::{ApiError, ApiResult};
+use crate::labels::clean_labels;
 
 /// The registration token of the request.
 pub struct RegistrationToken(tokens::TokenRecord);
@@ -41,20 +42,19 @@ pub async fn register(
     if name.is_empty() {
         return Err(ApiError::invalid("`name` must not be empty"));
     }
-    let mut labels = super::super::api::jobs::clean_labels(
-        token.labels.iter().chain(body.labels.iter()).cloned(),
-    )?;
-    labels.dedup();
+    let labels = clean_labels(token.labels.iter().chain(body.labels.iter()).cloned())?;
+    let mut tx = state.db.begin().await?;
     // Claimed in the database, so two robots racing with one single-use token cannot
-    // both register.
-    if token.single_use && !tokens::use_once(&state.db, &token.id).await? {
+    // both register; in the registration's transaction, so a registration that fails
+    // does not use the token up.
+    if token.single_use && !tokens::use_once(&mut tx, &token.id).await? {
         return Err(ApiError::new(
             ErrorCode::Unauthenticated,
             "this single-use registration token was used already: ask an admin for a new one",
         ));
     }
     let robot_id = robots::register(
-        &state.db,
+        &mut tx,
         &token.tenant_id,
         &robots::Registration {
             name,
@@ -67,16 +67,20 @@ pub async fn register(
         },
     )
     .await?;
-    let robot_token = tokens::create_robot(&state.db, &token.tenant_id, &robot_id, name).await?;
+    let robot_token = tokens::create_robot(&mut tx, &token.tenant_id, &robot_id, name).await?;
     audit::record(
-        &state.db,
+        &mut tx,
         &token.tenant_id,
-        &format!("token:{}", token.id),
+        &Actor::User {
+            token_id: token.id.clone(),
+        }
+        .name(),
         "robot.register",
         &format!("robot:{robot_id}"),
         json!({ "name": name, "labels": labels, "hostname": body.hostname }),
     )
     .await?;
+    tx.commit().await?;
     tracing::info!(robot.id = %robot_id, robot.name = %name, tenant.id = %token.tenant_id, "Robot registered.");
     Ok((
         StatusCode::CREATED,

@@ -239,6 +239,8 @@ async fn every_endpoint_refuses_what_it_must(backend: Backend) {
         ),
         endpoint(Method::DELETE, "/assets/a1", Nothing, Operator, true),
         endpoint(Method::GET, "/audit", Nothing, Admin, false),
+        // A refused stream answers at once, with the error shape, before it streams.
+        endpoint(Method::GET, "/events", Nothing, Viewer, false),
     ];
 
     for e in &endpoints {

@@ -254,8 +254,9 @@ async fn other_tenants_and_small_roles_are_kept_out(backend: Backend) {
         .post("/tenants", json!({"name": "other"}))
         .await
         .expect(201);
+    let mut tx = server.state.db.begin().await.unwrap();
     let stranger = tokens::create_personal(
-        &server.state.db,
+        &mut tx,
         other["id"].as_str().unwrap(),
         tokens::NewPersonal {
             name: "o".into(),
@@ -267,6 +268,7 @@ async fn other_tenants_and_small_roles_are_kept_out(backend: Backend) {
     .await
     .unwrap()
     .secret;
+    tx.commit().await.unwrap();
     let stranger = server.client(&stranger);
     for path in ["", "/events", "/artifacts"] {
         stranger

@@ -53,7 +53,10 @@ async fn bulk_jobs_are_made_checked_and_audited_once(backend: Backend) {
         jobs.push(admin.get(&format!("/jobs/{id}")).await.expect(200));
     }
     // Each id is the job of its item, checked and filled in like a single create.
-    assert_eq!(jobs[0]["inputs"], json!({"count": 1, "who": "world"}));
+    assert_eq!(
+        jobs[0]["inputs"],
+        json!({"count": 1, "password": null, "who": "world"})
+    );
     assert_eq!(jobs[0]["state"], "pending");
     assert_eq!(jobs[0]["max_attempts"], 3);
     assert_eq!(jobs[1]["priority"], 7);

@@ -186,6 +186,7 @@ async fn the_openapi_document_lists_every_endpoint(backend: Backend) {
         ("/api/v1/assets", "get"),
         ("/api/v1/assets/{name}", "put"),
         ("/api/v1/audit", "get"),
+        ("/api/v1/events", "get"),
         ("/api/v1/jobs", "post"),
         ("/api/v1/jobs", "get"),
         ("/api/v1/jobs/bulk", "post"),

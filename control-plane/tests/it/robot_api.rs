@@ -54,17 +54,21 @@ pub async fn registration_token(
         expires_at,
         created_at: alq_control_plane::db::now_ms(),
     };
-    tokens::create_registration(&server.state.db, &tenant, &new, None)
+    let mut tx = server.state.db.begin().await.unwrap();
+    let secret = tokens::create_registration(&mut tx, &tenant, &new, None)
         .await
         .unwrap()
-        .secret
+        .secret;
+    tx.commit().await.unwrap();
+    secret
 }
 
 /// A personal token of the default tenant with `role`.
 pub async fn personal_token(server: &TestServer, role: Role) -> String {
     let tenant = default_tenant(server).await;
-    tokens::create_personal(
-        &server.state.db,
+    let mut tx = server.state.db.begin().await.unwrap();
+    let secret = tokens::create_personal(
+        &mut tx,
         &tenant,
         tokens::NewPersonal {
             name: format!("{role:?}"),
@@ -75,7 +79,9 @@ pub async fn personal_token(server: &TestServer, role: Role) -> String {
     )
     .await
     .unwrap()
-    .secret
+    .secret;
+    tx.commit().await.unwrap();
+    secret
 }
 
 /// Registers a robot with `labels`; returns a client with its token.

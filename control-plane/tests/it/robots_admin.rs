@@ -53,9 +53,11 @@ async fn robots_show_their_status_and_are_managed_by_admins(backend: Backend) {
     assert!(robots::seen_at(&db, &silent.id, long_ago).await.unwrap());
     let job = insert_job(&db, &tenant, "running", Some(&worker.id)).await;
     insert_job(&db, &tenant, "succeeded", Some(&worker.id)).await;
-    let worker_token = tokens::create_robot(&db, &tenant, &worker.id, "worker")
+    let mut tx = db.begin().await.unwrap();
+    let worker_token = tokens::create_robot(&mut tx, &tenant, &worker.id, "worker")
         .await
         .unwrap();
+    tx.commit().await.unwrap();
 
     let viewer = server.client(&mint(&server.admin(), "viewer").await);
     let list = viewer.get("/robots").await.expect(200);

@@ -2,8 +2,7 @@
 //! helpers the other resource tests share.
 
 use alq_control_plane::db::Db;
-use alq_control_plane::db::robots;
-use alq_control_plane::db::robots_admin::{self, RobotRecord};
+use alq_control_plane::db::robots::{self, RobotRecord};
 use serde_json::{Value, json};
 
 use crate::common::{Backend, Client, TestServer};
@@ -59,8 +58,12 @@ pub async fn insert_robot(db: &Db, tenant: &str, name: &str, labels: &[&str]) ->
         labels: &labels,
         browsers: &["chromium".to_owned()],
     };
-    let id = robots::register(db, tenant, &registration).await.unwrap();
-    robots_admin::get(db, tenant, &id).await.unwrap().unwrap()
+    let mut tx = db.begin().await.unwrap();
+    let id = robots::register(&mut tx, tenant, &registration)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    robots::get(db, tenant, &id).await.unwrap().unwrap()
 }
 
 /// A new tenant and the secret of its first admin token.

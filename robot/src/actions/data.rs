@@ -5,17 +5,15 @@ use std::path::Path;
 use alq_shared::workflow::{CsvReadArgs, CsvWriteArgs, JsonParseArgs, json_type_name};
 use serde_json::{Map, Value};
 
-use super::file::{create_parent, io_error};
-use super::{ActionCtx, ActionError, ActionResult};
+use super::file::{create_parent, io_error, read_regular};
+use super::{Access, ActionCtx, ActionError, ActionResult};
 
 /// `csv.read`: rows as objects keyed by the header, or as lists without a header.
 /// Every value is a string.
 pub async fn csv_read(args: &CsvReadArgs, ctx: &ActionCtx<'_>) -> ActionResult {
-    let path = ctx.resolve(args.path.as_str());
+    let path = ctx.path("csv.read", args.path.as_str(), Access::Read)?;
     let delimiter = delimiter_byte("csv.read", args.delimiter)?;
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|e| io_error("csv.read", &path, &e))?;
+    let bytes = read_regular("csv.read", &path).await?;
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(args.header)
@@ -49,7 +47,7 @@ pub async fn csv_read(args: &CsvReadArgs, ctx: &ActionCtx<'_>) -> ActionResult {
 /// cells stay empty) or lists. Strings are written as they are, other values as JSON.
 /// Output the file's path.
 pub async fn csv_write(args: &CsvWriteArgs, ctx: &ActionCtx<'_>) -> ActionResult {
-    let path = ctx.resolve(args.path.as_str());
+    let path = ctx.path("csv.write", args.path.as_str(), Access::Write)?;
     let delimiter = delimiter_byte("csv.write", args.delimiter)?;
     let Value::Array(rows) = &args.rows else {
         return Err(ActionError::app(format!(

@@ -10,9 +10,9 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde_json::json;
 
-use super::file::io_error;
+use super::file::read_regular;
 use super::http::chain;
-use super::{ActionCtx, ActionError, ActionResult};
+use super::{Access, ActionCtx, ActionError, ActionResult};
 
 /// Sends one message; output `{message_id, recipients, server}`.
 pub async fn send(args: &EmailSendArgs, ctx: &ActionCtx<'_>) -> ActionResult {
@@ -40,7 +40,8 @@ pub async fn send(args: &EmailSendArgs, ctx: &ActionCtx<'_>) -> ActionResult {
     let body = body(args.text.as_ref(), args.html.as_ref());
     let mut attachments = Vec::new();
     for attachment in &args.attachments {
-        attachments.push(attachment_part(&ctx.resolve(attachment.as_str())).await?);
+        let path = ctx.path("email.send attachment", attachment.as_str(), Access::Read)?;
+        attachments.push(attachment_part(&path).await?);
     }
     let message = if attachments.is_empty() {
         match body {
@@ -104,9 +105,7 @@ fn body(text: Option<&Text>, html: Option<&Text>) -> Body {
 
 /// A file as an attachment, its content type guessed from the extension.
 async fn attachment_part(path: &Path) -> Result<SinglePart, ActionError> {
-    let bytes = tokio::fs::read(path)
-        .await
-        .map_err(|e| io_error("email.send attachment", path, &e))?;
+    let bytes = read_regular("email.send attachment", path).await?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -7,14 +7,12 @@ use alq_shared::workflow::{FileDeleteArgs, FileListArgs, FileWriteArgs, FromToAr
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 
-use super::{ActionCtx, ActionError, ActionResult};
+use super::{Access, ActionCtx, ActionError, ActionResult};
 
 /// `file.read`: the file's text.
 pub async fn read(args: &PathArgs, ctx: &ActionCtx<'_>) -> ActionResult {
-    let path = ctx.resolve(args.path.as_str());
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|e| io_error("file.read", &path, &e))?;
+    let path = ctx.path("file.read", args.path.as_str(), Access::Read)?;
+    let bytes = read_regular("file.read", &path).await?;
     let text = String::from_utf8(bytes).map_err(|e| {
         ActionError::app(format!(
             "file.read: {} is not UTF-8 text (invalid byte at offset {}); file.read reads text \
@@ -28,7 +26,7 @@ pub async fn read(args: &PathArgs, ctx: &ActionCtx<'_>) -> ActionResult {
 
 /// `file.write`: writes `text`, or `json` as pretty JSON; output the file's path.
 pub async fn write(args: &FileWriteArgs, ctx: &ActionCtx<'_>) -> ActionResult {
-    let path = ctx.resolve(args.path.as_str());
+    let path = ctx.path("file.write", args.path.as_str(), Access::Write)?;
     let content = match (&args.text, &args.json) {
         (Some(text), None) => text.as_str().to_owned(),
         (None, Some(value)) => {
@@ -107,8 +105,21 @@ async fn prepare_transfer(
     args: &FromToArgs,
     ctx: &ActionCtx<'_>,
 ) -> Result<(PathBuf, PathBuf), ActionError> {
-    let from = ctx.resolve(args.from.as_str());
-    let to = ctx.resolve(args.to.as_str());
+    // A move renames the entries themselves (a link moves as a link), but across file
+    // systems it copies through them: both uses are checked.
+    let (from, to) = if action == "file.move" {
+        ctx.path(action, args.from.as_str(), Access::Read)?;
+        ctx.path(action, args.to.as_str(), Access::Write)?;
+        (
+            ctx.path(action, args.from.as_str(), Access::Entry)?,
+            ctx.path(action, args.to.as_str(), Access::Entry)?,
+        )
+    } else {
+        (
+            ctx.path(action, args.from.as_str(), Access::Read)?,
+            ctx.path(action, args.to.as_str(), Access::Write)?,
+        )
+    };
     let meta = tokio::fs::metadata(&from)
         .await
         .map_err(|e| io_error(action, &from, &e))?;
@@ -131,7 +142,7 @@ async fn prepare_transfer(
 
 /// `file.delete`: output `{path, deleted}`.
 pub async fn delete(args: &FileDeleteArgs, ctx: &ActionCtx<'_>) -> ActionResult {
-    let path = ctx.resolve(args.path.as_str());
+    let path = ctx.path("file.delete", args.path.as_str(), Access::Entry)?;
     let deleted = match tokio::fs::remove_file(&path).await {
         Ok(()) => true,
         Err(e) if e.kind() == ErrorKind::NotFound && args.missing_ok => false,
@@ -150,7 +161,7 @@ pub async fn delete(args: &FileDeleteArgs, ctx: &ActionCtx<'_>) -> ActionResult 
 /// `file.list`: the absolute paths of the files in `dir` whose name matches `pattern`,
 /// sorted.
 pub async fn list(args: &FileListArgs, ctx: &ActionCtx<'_>) -> ActionResult {
-    let dir = absolute(&ctx.resolve(args.dir.as_str()));
+    let dir = ctx.path("file.list", args.dir.as_str(), Access::Read)?;
     let pattern_text = args.pattern.as_ref().map_or("*", |p| p.as_str());
     let pattern = glob::Pattern::new(pattern_text).map_err(|e| {
         ActionError::app(format!(
@@ -191,6 +202,28 @@ pub async fn list(args: &FileListArgs, ctx: &ActionCtx<'_>) -> ActionResult {
     }
     files.sort();
     Ok(Value::Array(files.into_iter().map(Value::String).collect()))
+}
+
+/// Reads a whole file that must be a regular file: a device such as `/dev/zero` or a
+/// named pipe would never end.
+pub(crate) async fn read_regular(action: &str, path: &Path) -> Result<Vec<u8>, ActionError> {
+    let meta = tokio::fs::metadata(path)
+        .await
+        .map_err(|e| io_error(action, path, &e))?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a folder"
+        } else {
+            "a device, pipe or socket"
+        };
+        return Err(ActionError::app(format!(
+            "{action}: {} is {what}, not a regular file; {action} reads files only",
+            path.display()
+        )));
+    }
+    tokio::fs::read(path)
+        .await
+        .map_err(|e| io_error(action, path, &e))
 }
 
 /// Creates the folder a file goes into.

@@ -6,6 +6,7 @@ pub mod data;
 pub mod email;
 pub mod file;
 pub mod http;
+pub mod paths;
 pub mod shell;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +15,8 @@ use std::time::Duration;
 use alq_shared::workflow::{Action, FailureKind};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
+
+pub use paths::{Access, PathPolicy};
 
 /// What an action may know about the step and run it is part of.
 pub struct ActionCtx<'a> {
@@ -27,10 +30,22 @@ pub struct ActionCtx<'a> {
     pub run_dir: &'a Path,
     /// Whether `shell.run` may run (`--allow-shell`).
     pub allow_shell: bool,
+    /// Where file actions may go.
+    pub paths: &'a PathPolicy,
 }
 
 impl ActionCtx<'_> {
-    /// A path from a workflow, resolved against the workflow's folder.
+    /// The path a file action uses for `raw` (as the workflow wrote it): resolved against
+    /// the workflow's folder, `..` and symbolic links resolved, and checked against the
+    /// run's [`PathPolicy`]; a refusal names `action`, the path and the rule.
+    pub fn path(&self, action: &str, raw: &str, access: Access) -> Result<PathBuf, ActionError> {
+        self.paths
+            .check(raw, &self.resolve(raw), access)
+            .map_err(|why| ActionError::app(format!("{action}: {why}")))
+    }
+
+    /// A path from a workflow, resolved against the workflow's folder, unchecked: only
+    /// for what is not a file action (`shell.run`'s working folder).
     pub fn resolve(&self, path: &str) -> PathBuf {
         let path = Path::new(path);
         if path.is_absolute() {

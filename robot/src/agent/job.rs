@@ -17,6 +17,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::spool::Spool;
+use crate::actions::{Access, PathPolicy};
 use crate::engine::{self, RunOptions};
 
 /// How a job's run ended, as the control plane is told.
@@ -55,8 +56,12 @@ pub struct JobContext {
     pub cancel: CancellationToken,
     /// Overrides the workflow's WebDriver URL.
     pub webdriver_url: Option<String>,
+    /// Overrides the workflow's browser start-up budget.
+    pub browser_startup_timeout: Option<std::time::Duration>,
     /// Runs the browser headless (a service has no screen).
     pub headless: bool,
+    /// Where the workflow's file actions (and `call`s) may go.
+    pub paths: PathPolicy,
 }
 
 /// Starts the job on its own thread; the answer comes when it ended, however it ended.
@@ -104,16 +109,23 @@ fn run(job: LeasedJob, context: JobContext) -> JobResult {
             ErrorType::Application,
         );
     }
+    // A `call` is refused, unread, where a file action would be.
+    let paths = &context.paths;
+    let guard = |p: &Path| {
+        paths
+            .check(&p.display().to_string(), p, Access::Read)
+            .map(|_| ())
+    };
     let loaded = match (&job.workflow.package, &context.package) {
         (Some(wanted), Some(archive)) => match unpack(&wanted.sha256, archive, &context.dir) {
-            Ok(()) => alq_shared::workflow::load(&context.dir.join(&wanted.entry)),
+            Ok(()) => alq_shared::workflow::load_guarded(&context.dir.join(&wanted.entry), &guard),
             Err(message) => return JobResult::failed(message, ErrorType::Application),
         },
         _ => {
             let path = context.dir.join("workflow.json");
             // Written for people looking into the robot folder; parsing uses the leased text.
             let _ = std::fs::write(&path, &job.workflow.source);
-            alq_shared::workflow::load_str(&path, &job.workflow.source)
+            alq_shared::workflow::load_str_guarded(&path, &job.workflow.source, &guard)
         }
     };
     let loaded = match loaded {
@@ -131,8 +143,16 @@ fn run(job: LeasedJob, context: JobContext) -> JobResult {
     options.assets = job.assets.clone();
     options.headless = context.headless.then_some(true);
     options.webdriver_url = context.webdriver_url.clone();
+    options.browser_startup_timeout = context.browser_startup_timeout;
     options.cancel = context.cancel.clone();
+    options.paths = context.paths.clone();
     options.on_event = Some(spooler(job.job_id, run_dir, context.spool, context.wake));
+    options.job = Some(engine::JobInfo {
+        id: job.job_id,
+        attempt: job.attempt,
+    });
+    // The name of the job's folder: one per attempt.
+    options.run_id = Some(format!("{}-{}", job.job_id, job.attempt));
     match runtime.block_on(engine::run(&loaded, options)) {
         Ok(outcome) => {
             let error = outcome.error.map(|e| JobError {

@@ -2,6 +2,7 @@
 //! engine, and reports every step. Its on-disk spool keeps reports across outages.
 
 pub mod backoff;
+pub mod config;
 pub mod folders;
 pub mod http;
 pub mod identity;
@@ -107,6 +108,12 @@ pub struct AgentConfig {
     pub grace: Duration,
     /// Overrides every workflow's WebDriver URL.
     pub webdriver_url: Option<String>,
+    /// Overrides every workflow's `browser.startup_timeout_ms`: how slow this machine
+    /// starts a browser is the robot's business.
+    pub browser_startup_timeout: Option<Duration>,
+    /// The only folders workflows' file actions may use besides their job folder
+    /// (`--allow-path` and `allow_paths`); empty: anywhere but alq's own folders.
+    pub allow_paths: Vec<PathBuf>,
 }
 
 /// What every job's supervisor shares.
@@ -157,6 +164,15 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> Result<(),
         stop_sender.clone(),
     ));
     tracing::info!(robot.id = %shared.identity.robot_id, robot.name = %shared.identity.name, url = %shared.identity.url, slots, "Robot started; waiting for jobs.");
+    if !shared.config.allow_paths.is_empty() {
+        let roots: Vec<String> = shared
+            .config
+            .allow_paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        tracing::info!(allow_paths = %roots.join(", "), "Workflows may use files only in these folders and their job folder.");
+    }
 
     let mut running = JoinSet::new();
     let result = lease_loop(&shared, slots, &mut running, &shutdown).await;

@@ -71,7 +71,14 @@ pub async fn supervise(job: LeasedJob, shared: Shared) {
                 wake: shared.wake.clone(),
                 cancel: cancel.clone(),
                 webdriver_url: shared.config.webdriver_url.clone(),
+                browser_startup_timeout: shared.config.browser_startup_timeout,
                 headless: true,
+                paths: super::config::job_paths(
+                    &shared.config.dir,
+                    &shared.config.data_dir,
+                    &shared.config.allow_paths,
+                    &dir,
+                ),
             },
         ),
         Err(e) => {

@@ -8,22 +8,24 @@
 // would only add noise.
 #![allow(clippy::result_large_err)]
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use alq_shared::events::{RunEvent, StepError, StepStatus};
 use alq_shared::workflow::{
-    Action, FailureKind, LoadedWorkflow, Param, ScreenshotPolicy, Step, load,
+    Action, FailureKind, LoadedWorkflow, Param, ScreenshotPolicy, Step, Workflow, load_guarded,
 };
 use futures::future::LocalBoxFuture;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::recorder::Recorder;
-use super::resolve_inputs;
-use super::scope::{Frame, Renderer};
+use super::scope::{Frame, Rendered, Renderer};
+use super::taint::Taint;
+use super::{JobInfo, resolve_inputs};
 use crate::actions::browser::{Browser, BrowserOptions};
-use crate::actions::{ActionCtx, ActionError, run_other};
+use crate::actions::{Access, ActionCtx, ActionError, PathPolicy, run_other};
 
 /// How deep `call` may nest: deeper is almost surely a cycle through an expression path.
 const MAX_CALL_DEPTH: usize = 32;
@@ -32,10 +34,15 @@ const TIMEOUT_GRACE: Duration = Duration::from_secs(2);
 
 pub(crate) struct Settings {
     pub(crate) run_dir: PathBuf,
+    pub(crate) run_id: String,
+    pub(crate) job: Option<JobInfo>,
     pub(crate) headless: Option<bool>,
     pub(crate) webdriver_url: Option<String>,
+    /// Overrides `browser.startup_timeout_ms` (the machine knows how slow it is).
+    pub(crate) browser_startup_timeout: Option<Duration>,
     pub(crate) screenshots: ScreenshotPolicy,
     pub(crate) allow_shell: bool,
+    pub(crate) paths: PathPolicy,
     pub(crate) cancel: CancellationToken,
 }
 
@@ -125,26 +132,51 @@ pub(crate) struct Interpreter<'w> {
     /// How many enclosing constructs will handle a failure of the step running now: the
     /// `steps` of a `try` with a `catch`, and steps with `continue_on_error`.
     handlers: usize,
+    /// The secret parts of step outputs, by step number, left by the step that made
+    /// them for `step` to record (most outputs are clean and have no entry).
+    output_taints: HashMap<u64, Taint>,
+}
+
+/// The secret parts of a workflow's inputs: those declared `secret`. Their texts are
+/// masked wherever they appear from now on.
+pub(crate) fn secret_inputs(
+    workflow: &Workflow,
+    inputs: &Map<String, Value>,
+    recorder: &mut Recorder,
+) -> Taint {
+    let mut taint = Taint::Clean;
+    for (name, spec) in &workflow.inputs {
+        if spec.secret {
+            taint.set(name, Taint::Whole);
+            if let Some(Value::String(secret)) = inputs.get(name) {
+                recorder.add_secret(secret);
+            }
+        }
+    }
+    taint
 }
 
 impl<'w> Interpreter<'w> {
     pub(crate) fn new(
         loaded: &'w LoadedWorkflow,
-        inputs: Map<String, Value>,
+        (inputs, inputs_taint): (Map<String, Value>, Taint),
         assets: Map<String, Value>,
         settings: Settings,
         recorder: Recorder,
     ) -> Self {
-        let frame = Frame {
+        let frame = Frame::new(
             inputs,
-            vars: Map::new(),
-            steps: Map::new(),
-            workflow_dir: absolute(&loaded.dir),
-            workflow_name: loaded.workflow.name.clone(),
-            locals: Vec::new(),
-        };
+            inputs_taint,
+            absolute(&loaded.dir),
+            loaded.workflow.name.clone(),
+        );
         Interpreter {
-            renderer: Renderer::new(&settings.run_dir, &assets),
+            renderer: Renderer::new(
+                &settings.run_dir,
+                &settings.run_id,
+                settings.job.as_ref(),
+                &assets,
+            ),
             loaded,
             settings,
             recorder,
@@ -153,6 +185,7 @@ impl<'w> Interpreter<'w> {
             seq: 0,
             screenshot_count: 0,
             handlers: 0,
+            output_taints: HashMap::new(),
         }
     }
 
@@ -171,27 +204,31 @@ impl<'w> Interpreter<'w> {
         self.steps(steps, "steps".to_owned(), None).await
     }
 
-    /// Closes the browser and evaluates the workflow's outputs.
+    /// Closes the browser and evaluates the workflow's outputs, as they are shown
+    /// (secret ones masked).
     pub(crate) async fn finish(mut self) -> (Recorder, Result<Map<String, Value>, Failure>) {
         if let Some(browser) = self.browser.take() {
             browser.quit().await;
         }
         let outputs = self.outputs(&self.loaded.workflow.outputs);
-        (self.recorder, outputs)
+        let shown = outputs.map(|outputs| match outputs.shown() {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        });
+        (self.recorder, shown)
     }
 
-    fn outputs(&self, outputs: &Map<String, Value>) -> Result<Map<String, Value>, Failure> {
-        let rendered = self
-            .renderer
-            .render(&Value::Object(outputs.clone()), self.frame())
+    fn outputs(&self, outputs: &Map<String, Value>) -> Result<Rendered, Failure> {
+        self.render(&Value::Object(outputs.clone()))
             .map_err(|e| Failure {
                 step: Some("outputs".into()),
                 ..Failure::new(e, FailureKind::Application)
-            })?;
-        Ok(match rendered {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        })
+            })
+    }
+
+    /// Renders a value in the current frame.
+    fn render(&self, value: &Value) -> Result<Rendered, String> {
+        self.renderer.render(value, self.frame())
     }
 
     fn steps<'a>(
@@ -217,14 +254,25 @@ impl<'w> Interpreter<'w> {
         path: String,
         parent: Option<u64>,
     ) -> Result<(), Failure> {
+        // A loop of steps that never wait must still let timers, Ctrl-C and timeouts in.
+        tokio::task::consume_budget().await;
+        if let Some(message) = self.recorder.limit_reached() {
+            return Err(Failure::new(
+                format!("{message}; stopped before {path}"),
+                FailureKind::Application,
+            ));
+        }
         self.seq += 1;
         let seq = self.seq;
         let started = Instant::now();
         let label = step.label_with(|target| {
             // Best effort: a target whose expression fails shows as written; the step
-            // itself reports the error.
-            self.render_text(target)
-                .unwrap_or_else(|_| target.to_owned())
+            // itself reports the error. Masked before it is shortened, which could cut a
+            // secret in two.
+            match self.render_text(target) {
+                Ok(target) => self.recorder.redact_text(&target.shown_text()),
+                Err(_) => target.to_owned(),
+            }
         });
         let label = self.recorder.redact_text(&label);
         self.recorder.emit(RunEvent::StepStarted {
@@ -286,13 +334,17 @@ impl<'w> Interpreter<'w> {
             (Err(_), true) => self.screenshot(seq, step, true).await,
             (Ok(_), true) => self.screenshot(seq, step, false).await,
         };
+        let output_taint = self.output_taints.remove(&seq).unwrap_or_default();
         match result {
             Ok(output) => {
+                let shown =
+                    (!output.is_null()).then(|| self.recorder.redact(&output_taint.mask(&output)));
                 if let Some(id) = &step.common.id {
                     let entry = serde_json::json!({ "output": output, "status": "succeeded" });
                     self.frame_mut().steps.insert(id.clone(), entry);
+                    self.frame_mut()
+                        .set_taint("steps", id, Taint::under("output", output_taint));
                 }
-                let shown = (!output.is_null()).then(|| self.recorder.redact(&output));
                 self.finish_step(
                     seq,
                     StepStatus::Succeeded,
@@ -336,8 +388,10 @@ impl<'w> Interpreter<'w> {
                 );
                 if status == StepStatus::FailedIgnored {
                     if let Some(id) = &step.common.id {
-                        let entry = serde_json::json!({ "output": null, "status": "failed", "error": failure.message });
+                        let message = self.recorder.redact_text(&failure.message);
+                        let entry = serde_json::json!({ "output": null, "status": "failed", "error": message });
                         self.frame_mut().steps.insert(id.clone(), entry);
+                        self.frame_mut().set_taint("steps", id, Taint::Clean);
                     }
                     return Ok(());
                 }
@@ -396,17 +450,24 @@ impl<'w> Interpreter<'w> {
         // it alone can take longer than a step's timeout: it has its own limits (see
         // `Browser::start`), and the step's clock starts once the browser is up.
         if matches!(step.action, Action::BrowserOpen(_)) && self.browser.is_none() {
-            self.start_browser().await?;
+            self.start_browser(seq).await?;
         }
         let work = self.execute(step, path, seq, timeout);
         match limit {
             None => work.await,
             Some(limit) => match tokio::time::timeout(limit, work).await {
                 Ok(result) => result,
-                Err(_) => Err(Failure::new(
-                    format!("timed out after {}", human_duration(timeout)),
-                    FailureKind::Application,
-                )),
+                Err(_) => {
+                    let phase = if step.action.is_browser() {
+                        format!(" ({})", crate::actions::browser::phase(&step.action))
+                    } else {
+                        String::new()
+                    };
+                    Err(Failure::new(
+                        format!("timed out after {}{phase}", human_duration(timeout)),
+                        FailureKind::Application,
+                    ))
+                }
             },
         }
     }
@@ -424,16 +485,17 @@ impl<'w> Interpreter<'w> {
                 Action::Set(args) => {
                     for (name, value) in &args.vars {
                         let value = self
-                            .renderer
-                            .render(value, self.frame())
+                            .render(value)
                             .map_err(|e| app(format!("vars.{name}: {e}")))?;
-                        self.frame_mut().vars.insert(name.clone(), value);
+                        let frame = self.frame_mut();
+                        frame.vars.insert(name.clone(), value.value);
+                        frame.set_taint("vars", name, value.taint);
                     }
                     Ok(Value::Null)
                 }
                 Action::Log(args) => {
                     let message = self.render_text(args.message.as_str())?;
-                    let message = self.recorder.redact_text(&message);
+                    let message = self.recorder.redact_text(&message.shown_text());
                     tracing::info!(step = %path, "{message}");
                     self.recorder.emit(RunEvent::Log {
                         seq,
@@ -458,14 +520,25 @@ impl<'w> Interpreter<'w> {
                 }
                 Action::ForEach(args) => {
                     let items = self
-                        .renderer
-                        .render(&args.items, self.frame())
+                        .render(&args.items)
                         .map_err(|e| app(format!("items: {e}")))?;
-                    let items = match items {
-                        Value::Array(items) => items,
+                    let taint = items.taint;
+                    let items: Vec<(Value, Taint)> = match items.value {
+                        Value::Array(items) => items
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, item)| (item, taint.at(&[i.to_string()])))
+                            .collect(),
+                        // A secret map's keys are secret too.
                         Value::Object(map) => map
                             .into_iter()
-                            .map(|(key, value)| serde_json::json!({"key": key, "value": value}))
+                            .map(|(key, value)| {
+                                let part = match &taint {
+                                    Taint::Whole => Taint::Whole,
+                                    _ => Taint::under("value", taint.at(&[&key])),
+                                };
+                                (serde_json::json!({"key": key, "value": value}), part)
+                            })
                             .collect(),
                         Value::Null => Vec::new(),
                         other => {
@@ -476,7 +549,7 @@ impl<'w> Interpreter<'w> {
                         }
                     };
                     let length = items.len();
-                    for (i, item) in items.into_iter().enumerate() {
+                    for (i, (item, taint)) in items.into_iter().enumerate() {
                         if self.settings.cancel.is_cancelled() {
                             return Err(Failure::cancelled());
                         }
@@ -484,8 +557,8 @@ impl<'w> Interpreter<'w> {
                             "index": i + 1, "index0": i, "first": i == 0, "last": i + 1 == length, "length": length,
                         });
                         let locals = &mut self.frame_mut().locals;
-                        locals.push((args.as_.clone(), item));
-                        locals.push(("loop".to_owned(), looping));
+                        locals.push((args.as_.clone(), item, taint));
+                        locals.push(("loop".to_owned(), looping, Taint::Clean));
                         let result = self
                             .steps(&args.steps, format!("{path}.steps"), Some(seq))
                             .await;
@@ -497,6 +570,8 @@ impl<'w> Interpreter<'w> {
                 }
                 Action::While(args) => {
                     let mut iterations: u32 = 0;
+                    // Its own timeout_ms bounds the whole loop, even one that never waits.
+                    let deadline = step.common.timeout_ms.map(|_| Instant::now() + timeout);
                     loop {
                         let holds = self
                             .renderer
@@ -514,10 +589,18 @@ impl<'w> Interpreter<'w> {
                         if self.settings.cancel.is_cancelled() {
                             return Err(Failure::cancelled());
                         }
+                        if deadline.is_some_and(|d| Instant::now() >= d) {
+                            return Err(app(format!(
+                                "the condition `{}` still holds after {} (timeout_ms) and {iterations} iterations",
+                                args.condition,
+                                human_duration(timeout)
+                            )));
+                        }
                         iterations += 1;
                         self.frame_mut().locals.push((
                             "loop".to_owned(),
                             serde_json::json!({ "index": iterations, "index0": iterations - 1 }),
+                            Taint::Clean,
                         ));
                         let result = self
                             .steps(&args.steps, format!("{path}.steps"), Some(seq))
@@ -538,9 +621,13 @@ impl<'w> Interpreter<'w> {
                         && !failure.cancelled
                         && !args.catch.is_empty()
                     {
+                        // `error.message` is the message as events show it.
+                        let mut error = failure.as_value();
+                        error["message"] =
+                            Value::String(self.recorder.redact_text(&failure.message));
                         self.frame_mut()
                             .locals
-                            .push(("error".to_owned(), failure.as_value()));
+                            .push(("error".to_owned(), error, Taint::Clean));
                         result = self
                             .steps(&args.catch, format!("{path}.catch"), Some(seq))
                             .await;
@@ -554,12 +641,12 @@ impl<'w> Interpreter<'w> {
                 }
                 Action::Fail(args) => {
                     let message = self.render_text(args.message.as_str())?;
-                    Err(Failure::new(message, args.kind))
+                    Err(Failure::new(message.shown_text(), args.kind))
                 }
                 Action::Sleep(args) => {
                     let ms = match &args.ms {
                         Param::Value(ms) => *ms,
-                        Param::Expr(text) => Param::<u64>::Expr(self.render_text(text)?)
+                        Param::Expr(text) => Param::<u64>::Expr(self.render_text(text)?.text())
                             .get()
                             .map_err(|e| app(format!("ms: {e}")))?,
                     };
@@ -570,10 +657,8 @@ impl<'w> Interpreter<'w> {
                 }
                 Action::Call(args) => self.call(args, path, seq).await,
                 action => {
-                    let fields = self
-                        .renderer
-                        .render(&action.fields(), self.frame())
-                        .map_err(app)?;
+                    let fields = self.render(&action.fields()).map_err(app)?;
+                    let fields = self.given_fields(action, fields, seq);
                     let action = action
                         .with_fields(fields)
                         .map_err(|e| app(format!("after rendering expressions: {e}")))?;
@@ -593,13 +678,13 @@ impl<'w> Interpreter<'w> {
             && !matches!(action, Action::BrowserClose(_))
             && self.browser.is_none()
         {
+            // `browser.open` started it before its clock started (see `attempt`).
             if !matches!(action, Action::BrowserOpen(_)) {
                 return Err(Failure::new(
                     "no browser is open: add a `browser.open` step before this one",
                     FailureKind::Application,
                 ));
             }
-            self.start_browser().await?;
         }
         let workflow_dir = self.frame().workflow_dir.clone();
         let ctx = ActionCtx {
@@ -608,6 +693,7 @@ impl<'w> Interpreter<'w> {
             workflow_dir: &workflow_dir,
             run_dir: &self.settings.run_dir,
             allow_shell: self.settings.allow_shell,
+            paths: &self.settings.paths,
         };
         let result = if let Action::BrowserClose(_) = action {
             if let Some(browser) = self.browser.take() {
@@ -625,8 +711,9 @@ impl<'w> Interpreter<'w> {
         result.map_err(into_failure)
     }
 
-    /// Starts chromedriver (or connects to the WebDriver server) and the browser.
-    async fn start_browser(&mut self) -> Result<(), Failure> {
+    /// Starts chromedriver (or connects to the WebDriver server) and the browser, within
+    /// the start-up budget, for step `seq`; records how long it took.
+    async fn start_browser(&mut self, seq: u64) -> Result<(), Failure> {
         let config = &self.loaded.workflow.browser;
         let options = BrowserOptions {
             headless: self.settings.headless.unwrap_or(config.headless),
@@ -639,10 +726,21 @@ impl<'w> Interpreter<'w> {
             window: config.window,
             download_dir: self.settings.run_dir.join("downloads"),
         };
-        let browser = Browser::start(&options, &self.settings.cancel)
+        let budget = self
+            .settings
+            .browser_startup_timeout
+            .unwrap_or(Duration::from_millis(config.startup_timeout_ms));
+        let started = Instant::now();
+        let browser = Browser::start_within(&options, budget, &self.settings.cancel)
             .await
             .map_err(into_failure)?;
         self.browser = Some(browser);
+        self.recorder.emit(RunEvent::BrowserStarted {
+            seq,
+            at: chrono::Utc::now(),
+            duration_ms: started.elapsed().as_millis() as u64,
+            startup_timeout_ms: budget.as_millis() as u64,
+        });
         Ok(())
     }
 
@@ -658,46 +756,89 @@ impl<'w> Interpreter<'w> {
                 "`call` nests deeper than {MAX_CALL_DEPTH} workflows: is there a cycle?"
             )));
         }
-        let target = self.render_text(args.workflow.as_str())?;
+        let target = self.render_text(args.workflow.as_str())?.text();
         let file = self.frame().workflow_dir.join(&target);
         let inputs = self
-            .renderer
-            .render(&Value::Object(args.inputs.clone()), self.frame())
+            .render(&Value::Object(args.inputs.clone()))
             .map_err(|e| app(format!("inputs: {e}")))?;
-        let inputs = match inputs {
+        let paths = &self.settings.paths;
+        let file = paths
+            .check(&target, &file, Access::Read)
+            .map_err(|why| app(format!("`call` of `{target}`: {why}")))?;
+        let mut inputs_taint = inputs.taint;
+        let inputs = match inputs.value {
             Value::Object(map) => map,
             _ => Map::new(),
         };
         // Called files were validated with the caller; a path built by an expression
         // is loaded (and validated) here, when its name is known.
-        let loaded = load(&file).map_err(|e| app(format!("cannot load `{target}`:\n{e}")))?;
+        let guard = |p: &Path| {
+            paths
+                .check(&p.display().to_string(), p, Access::Read)
+                .map(|_| ())
+        };
+        let loaded = load_guarded(&file, &guard)
+            .map_err(|e| app(format!("cannot load `{target}`:\n{e}")))?;
         let inputs = resolve_inputs(&loaded.workflow, &inputs)
             .map_err(|p| app(format!("inputs of `{target}`: {}", p.join("; "))))?;
-        self.frames.push(Frame {
+        match secret_inputs(&loaded.workflow, &inputs, &mut self.recorder) {
+            Taint::Clean => {}
+            Taint::Parts(parts) => parts.into_iter().for_each(|(k, t)| inputs_taint.set(&k, t)),
+            Taint::Whole => inputs_taint = Taint::Whole,
+        }
+        self.frames.push(Frame::new(
             inputs,
-            vars: Map::new(),
-            steps: Map::new(),
-            workflow_dir: absolute(&loaded.dir),
-            workflow_name: loaded.workflow.name.clone(),
-            locals: Vec::new(),
-        });
+            inputs_taint,
+            absolute(&loaded.dir),
+            loaded.workflow.name.clone(),
+        ));
         let result = self
             .steps(&loaded.workflow.steps, format!("{path}.call"), Some(seq))
             .await;
         let outputs = result.and_then(|()| self.outputs(&loaded.workflow.outputs));
         self.frames.pop();
-        outputs.map(Value::Object)
+        // The caller gets the outputs in clear, and knows which are secret.
+        outputs.map(|outputs| {
+            self.output_taints.insert(seq, outputs.taint);
+            outputs.value
+        })
     }
 
-    fn render_text(&self, text: &str) -> Result<String, Failure> {
-        match self
-            .renderer
-            .render(&Value::String(text.to_owned()), self.frame())
-        {
-            Ok(Value::String(s)) => Ok(s),
-            Ok(other) => Ok(other.to_string()),
-            Err(e) => Err(Failure::new(e, FailureKind::Application)),
+    fn render_text(&self, text: &str) -> Result<Rendered, Failure> {
+        self.render(&Value::String(text.to_owned()))
+            .map_err(|e| Failure::new(e, FailureKind::Application))
+    }
+
+    /// The fields an action is given, after rendering. Actions get secrets in clear
+    /// (typing a password, sending a header), except where they would write them into a
+    /// file. When the action computes its output from its fields, a field that read a
+    /// secret makes the output secret.
+    ///
+    /// What an action is given in clear can come back anywhere (a page or a server
+    /// echoes it, an error message quotes it): from now on those texts are masked
+    /// wherever they appear. A value that stays in expressions needs no such search: it
+    /// is masked wherever it is shown because it is secret.
+    fn given_fields(&mut self, action: &Action, fields: Rendered, seq: u64) -> Value {
+        for secret in &fields.secrets {
+            self.recorder.add_secret(secret);
         }
+        let (written, computes_output): (&[&str], bool) = match action {
+            Action::FileWrite(_) => (&["text", "json"], false),
+            Action::CsvWrite(_) => (&["rows"], false),
+            Action::JsonParse(_) | Action::ShellRun(_) | Action::BrowserScript(_) => (&[], true),
+            _ => (&[], false),
+        };
+        if computes_output && !fields.taint.is_clean() {
+            self.output_taints.insert(seq, Taint::Whole);
+        }
+        let shown = fields.shown();
+        let mut given = fields.value;
+        for name in written {
+            if let (Some(slot), Some(masked)) = (given.get_mut(*name), shown.get(*name)) {
+                *slot = self.recorder.redact(masked);
+            }
+        }
+        given
     }
 
     /// Waits, unless the run is cancelled first.

@@ -2,20 +2,30 @@
 //! conditions and cancellation, and writes the run folder (events, screenshots, report).
 
 mod interpreter;
+mod masks;
+mod reads;
 mod recorder;
 pub mod report;
 mod scope;
+mod taint;
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use alq_shared::events::{RunEvent, RunStatus, StepError};
-use alq_shared::workflow::{LoadedWorkflow, ScreenshotPolicy, Workflow, json_type_name};
+use alq_shared::workflow::{FailureKind, LoadedWorkflow, ScreenshotPolicy, Workflow};
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
+use crate::actions::PathPolicy;
 use interpreter::Interpreter;
 use recorder::Recorder;
+
+/// The most events one run (one attempt of a job) records. A run that reaches it starts
+/// no further step and fails: nothing is dropped.
+pub const MAX_EVENTS: u64 = 100_000;
+/// The most event text (JSON) one run records, 256 MiB, with the same rule.
+pub const MAX_EVENT_BYTES: u64 = 256 * 1024 * 1024;
 
 /// A callback that sees every event as it happens (progress display, robot upload).
 pub type EventCallback = Box<dyn FnMut(&RunEvent) + Send + Sync>;
@@ -33,18 +43,42 @@ pub struct RunOptions {
     pub headless: Option<bool>,
     /// Overrides `browser.webdriver_url`.
     pub webdriver_url: Option<String>,
+    /// Overrides `browser.startup_timeout_ms`: how long starting the browser may take.
+    pub browser_startup_timeout: Option<std::time::Duration>,
     /// Overrides `defaults.screenshot`.
     pub screenshots: Option<ScreenshotPolicy>,
     /// Lets `shell.run` run.
     pub allow_shell: bool,
+    /// Where file actions may go; the run folder and the workflow's folder are added.
+    pub paths: PathPolicy,
+    /// At most this many events ([`MAX_EVENTS`]).
+    pub max_events: u64,
+    /// At most this much event text ([`MAX_EVENT_BYTES`]).
+    pub max_event_bytes: u64,
     /// Cancelled to stop the run at the next step boundary.
     pub cancel: CancellationToken,
     /// Called with every event.
     pub on_event: Option<EventCallback>,
+    /// The job this run is an attempt of (`{{ job.id }}`, `{{ job.attempt }}`); `None`
+    /// for `alq run`.
+    pub job: Option<JobInfo>,
+    /// `{{ run.id }}`; the run folder's name when not given.
+    pub run_id: Option<String>,
+}
+
+/// The job a run is an attempt of, as workflows see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobInfo {
+    /// The job's id.
+    pub id: i64,
+    /// Which attempt this run is, from 1: a job runs again after a failure, or when its
+    /// robot stopped answering, even after its steps ended.
+    pub attempt: i64,
 }
 
 impl RunOptions {
-    /// Options with defaults for everything but the run folder.
+    /// Options with defaults for everything but the run folder; alq's own folders are
+    /// out of the workflow's reach ([`PathPolicy::alq_folders`]).
     pub fn new(run_dir: impl Into<PathBuf>) -> Self {
         RunOptions {
             inputs: Map::new(),
@@ -52,10 +86,16 @@ impl RunOptions {
             run_dir: run_dir.into(),
             headless: None,
             webdriver_url: None,
+            browser_startup_timeout: None,
             screenshots: None,
             allow_shell: false,
+            paths: PathPolicy::alq_folders(),
+            max_events: MAX_EVENTS,
+            max_event_bytes: MAX_EVENT_BYTES,
             cancel: CancellationToken::new(),
             on_event: None,
+            job: None,
+            run_id: None,
         }
     }
 }
@@ -91,49 +131,15 @@ pub enum EngineError {
     },
 }
 
-/// Checks given inputs against the declared ones and fills in defaults.
+/// Checks given inputs against the declared ones and fills in defaults, with the check
+/// the control plane runs when it makes a job (`alq_shared::workflow::resolve_inputs`);
+/// the problems as sentences.
 pub fn resolve_inputs(
     workflow: &Workflow,
     given: &Map<String, Value>,
 ) -> Result<Map<String, Value>, Vec<String>> {
-    let mut problems = Vec::new();
-    let mut resolved = Map::new();
-    for name in given.keys() {
-        if !workflow.inputs.contains_key(name) {
-            let declared: Vec<&str> = workflow.inputs.keys().map(String::as_str).collect();
-            problems.push(if declared.is_empty() {
-                format!("unknown input `{name}`: the workflow declares no inputs")
-            } else {
-                format!(
-                    "unknown input `{name}`; the workflow declares: {}",
-                    declared.join(", ")
-                )
-            });
-        }
-    }
-    for (name, spec) in &workflow.inputs {
-        match given.get(name).or(spec.default.as_ref()) {
-            Some(value) if !spec.kind.accepts(value) => problems.push(format!(
-                "input `{name}` is {}, but its type is {}",
-                json_type_name(value),
-                spec.kind.name()
-            )),
-            Some(value) => {
-                resolved.insert(name.clone(), value.clone());
-            }
-            None if spec.required => problems.push(format!(
-                "input `{name}` is required (give it with --input {name}=...)"
-            )),
-            None => {
-                resolved.insert(name.clone(), Value::Null);
-            }
-        }
-    }
-    if problems.is_empty() {
-        Ok(resolved)
-    } else {
-        Err(problems)
-    }
+    alq_shared::workflow::resolve_inputs(&workflow.inputs, given)
+        .map_err(|problems| problems.iter().map(ToString::to_string).collect())
 }
 
 /// Runs a workflow to its end and writes the run folder.
@@ -152,34 +158,45 @@ pub async fn run(loaded: &LoadedWorkflow, options: RunOptions) -> Result<RunOutc
             path: run_dir.clone(),
             source,
         })?;
-    for (name, spec) in &workflow.inputs {
-        if spec.secret
-            && let Some(Value::String(secret)) = inputs.get(name)
-        {
-            recorder.add_secret(secret);
-        }
-    }
+    recorder.limit(options.max_events, options.max_event_bytes);
+    let mut paths = options.paths;
+    paths.own(&run_dir).allow_implicitly(&loaded.dir);
+    let inputs_taint = interpreter::secret_inputs(workflow, &inputs, &mut recorder);
     for value in options.assets.values() {
         if let Some(Value::String(password)) = value.get("password") {
             recorder.add_secret(password);
         }
     }
+    let shown = match inputs_taint.mask(&Value::Object(inputs.clone())) {
+        Value::Object(shown) => shown,
+        _ => Map::new(),
+    };
     recorder.emit(RunEvent::RunStarted {
         at: chrono::Utc::now(),
         workflow: workflow.name.clone(),
-        inputs: recorder.redact_map(&inputs),
+        inputs: recorder.redact_map(&shown),
+    });
+    let run_id = options.run_id.clone().unwrap_or_else(|| {
+        run_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
     });
 
     let mut interpreter = Interpreter::new(
         loaded,
-        inputs,
+        (inputs, inputs_taint),
         options.assets,
         interpreter::Settings {
+            run_id,
+            job: options.job,
             run_dir: run_dir.clone(),
             headless: options.headless,
             webdriver_url: options.webdriver_url,
+            browser_startup_timeout: options.browser_startup_timeout,
             screenshots: options.screenshots.unwrap_or(workflow.defaults.screenshot),
             allow_shell: options.allow_shell,
+            paths,
             cancel: options.cancel,
         },
         recorder,
@@ -195,6 +212,20 @@ pub async fn run(loaded: &LoadedWorkflow, options: RunOptions) -> Result<RunOutc
             (RunStatus::Cancelled, Some(failure.into_error()), Map::new())
         }
         Err(failure) => (RunStatus::Failed, Some(failure.into_error()), Map::new()),
+    };
+    // Past the event limit no step starts; whatever caught that, the run failed.
+    let (status, error, outputs) = match recorder.limit_reached() {
+        Some(message) if status != RunStatus::Cancelled => {
+            let error = StepError {
+                message,
+                kind: FailureKind::Application,
+                step: None,
+                seq: None,
+                url: None,
+            };
+            (RunStatus::Failed, Some(error), Map::new())
+        }
+        _ => (status, error, outputs),
     };
     // What leaves the engine is masked like the events are.
     let error = error.map(|mut e| {

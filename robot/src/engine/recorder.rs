@@ -9,15 +9,18 @@ use alq_shared::events::RunEvent;
 use serde_json::{Map, Value};
 
 use super::EventCallback;
-
-const MASK: &str = "***";
+use super::masks::Masks;
 
 pub(crate) struct Recorder {
     run_dir: PathBuf,
     file: BufWriter<File>,
     callback: Option<EventCallback>,
     events: Vec<RunEvent>,
-    secrets: Vec<String>,
+    secrets: Masks,
+    /// The most events and event bytes the run may record, and what it recorded.
+    max_events: u64,
+    max_bytes: u64,
+    bytes: u64,
 }
 
 impl Recorder {
@@ -28,27 +31,45 @@ impl Recorder {
             file,
             callback,
             events: Vec::new(),
-            secrets: Vec::new(),
+            secrets: Masks::default(),
+            max_events: super::MAX_EVENTS,
+            max_bytes: super::MAX_EVENT_BYTES,
+            bytes: 0,
         })
+    }
+
+    /// Sets the most events and event bytes the run may record.
+    pub(crate) fn limit(&mut self, max_events: u64, max_bytes: u64) {
+        self.max_events = max_events;
+        self.max_bytes = max_bytes;
+    }
+
+    /// Why no further step may start, once the run recorded as much as it may.
+    pub(crate) fn limit_reached(&self) -> Option<String> {
+        let what = if self.events.len() as u64 >= self.max_events {
+            format!("{} events, the most one run may record", self.max_events)
+        } else if self.bytes >= self.max_bytes {
+            format!(
+                "{} bytes of events, the most one run may record",
+                self.max_bytes
+            )
+        } else {
+            return None;
+        };
+        Some(format!(
+            "the run was stopped at {what}. A loop probably runs far longer than \
+             meant: lower its max_iterations or give it a timeout_ms, log less, or split the \
+             work into several jobs (a queue)"
+        ))
     }
 
     /// Masks this text wherever it appears from now on.
     pub(crate) fn add_secret(&mut self, secret: &str) {
-        if !secret.is_empty() && !self.secrets.iter().any(|s| s == secret) {
-            self.secrets.push(secret.to_owned());
-            // Longer secrets first, so one that contains another is masked whole.
-            self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        }
+        self.secrets.add(secret);
     }
 
     pub(crate) fn redact_text(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        for secret in &self.secrets {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), MASK);
-            }
-        }
-        out
+        self.secrets.apply(text)
     }
 
     pub(crate) fn redact(&self, value: &Value) -> Value {
@@ -80,6 +101,7 @@ impl Recorder {
         // The events file is the record of the run: write each line as it happens so a
         // crash still leaves everything up to it. A full disk must not stop the run.
         if let Ok(line) = serde_json::to_string(&event) {
+            self.bytes += line.len() as u64 + 1;
             let _ = writeln!(self.file, "{line}");
             let _ = self.file.flush();
         }

@@ -108,6 +108,8 @@ struct StepNode<'a> {
     started: DateTime<Utc>,
     finished: Option<Finished<'a>>,
     logs: Vec<(DateTime<Utc>, &'a str)>,
+    /// The browser this step started: how long it took, and the budget it had (ms).
+    browser: Option<(u64, u64)>,
     parent: Option<u64>,
     children: Vec<u64>,
     /// How the step is shown and counted (`step_class`), set once every event is read.
@@ -130,6 +132,8 @@ struct Run<'a> {
     inputs: Option<&'a serde_json::Map<String, Value>>,
     finished: Option<(RunStatus, u64, Option<&'a StepError>)>,
     outputs: Option<&'a serde_json::Map<String, Value>>,
+    /// How long starting the browser took, in ms (the first start, if it restarted).
+    browser_start: Option<u64>,
     steps: BTreeMap<u64, StepNode<'a>>,
     roots: Vec<u64>,
     /// Log lines whose step is unknown (they are still shown, at the top).
@@ -143,6 +147,7 @@ impl<'a> Run<'a> {
             inputs: None,
             finished: None,
             outputs: None,
+            browser_start: None,
             steps: BTreeMap::new(),
             roots: Vec::new(),
             orphan_logs: Vec::new(),
@@ -183,6 +188,7 @@ impl<'a> Run<'a> {
                             started: *at,
                             finished: None,
                             logs: Vec::new(),
+                            browser: None,
                             parent,
                             children: Vec::new(),
                             class: "running",
@@ -208,6 +214,17 @@ impl<'a> Run<'a> {
                             error: error.as_ref(),
                             screenshot: screenshot.as_deref(),
                         });
+                    }
+                }
+                RunEvent::BrowserStarted {
+                    seq,
+                    duration_ms,
+                    startup_timeout_ms,
+                    ..
+                } => {
+                    run.browser_start.get_or_insert(*duration_ms);
+                    if let Some(step) = run.steps.get_mut(seq) {
+                        step.browser = Some((*duration_ms, *startup_timeout_ms));
                     }
                 }
                 RunEvent::Log { seq, at, message } => match run.steps.get_mut(seq) {
@@ -299,6 +316,13 @@ fn header(out: &mut String, name: &str, run: &Run, status: &str) {
             duration(duration_ms)
         );
     }
+    if let Some(ms) = run.browser_start {
+        w!(
+            out,
+            "<div><dt>Browser start</dt><dd>{}</dd></div>",
+            duration(ms)
+        );
+    }
     w!(
         out,
         "<div><dt>Steps run</dt><dd>{}</dd></div></dl>",
@@ -372,8 +396,11 @@ fn step(out: &mut String, run: &Run, seq: u64, shots: Screenshots<'_>) {
     let finished = node.finished.as_ref();
     let error = finished.and_then(|f| f.error);
     let output = finished.and_then(|f| f.output).filter(|v| !v.is_null());
-    let has_body =
-        !node.children.is_empty() || error.is_some() || output.is_some() || !node.logs.is_empty();
+    let has_body = !node.children.is_empty()
+        || error.is_some()
+        || output.is_some()
+        || !node.logs.is_empty()
+        || node.browser.is_some();
 
     if has_body {
         // Containers start open so the tree reads at a glance; a leaf's details (output,
@@ -428,6 +455,16 @@ fn step(out: &mut String, run: &Run, seq: u64, shots: Screenshots<'_>) {
             );
             where_line(out, error);
             out.push_str("</div>");
+        }
+        if let Some((took, budget)) = node.browser {
+            // Part of the step's duration, but not of its timeout: it had its own budget.
+            w!(
+                out,
+                "<ul class=\"logs\"><li class=\"browser\">browser started in {} (start-up \
+                 budget {})</li></ul>",
+                duration(took),
+                duration(budget)
+            );
         }
         logs(out, &node.logs, Some(node.started));
         if let Some(value) = output {
@@ -855,6 +892,31 @@ mod tests {
         assert!(
             html.contains("at <a href=\"#step-4\">step #4</a> (<code>steps[1].steps[1]</code>)")
         );
+    }
+
+    #[test]
+    fn the_browser_start_shows_in_the_header_and_under_its_step() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let events = vec![
+            started(1, None, "browser.open", "Open"),
+            RunEvent::BrowserStarted {
+                seq: 1,
+                at: at(90),
+                duration_ms: 3_240,
+                startup_timeout_ms: 60_000,
+            },
+            finished(1, StepStatus::Succeeded),
+        ];
+        let html = render("start", &events, dir.path());
+        assert!(
+            html.contains("<dt>Browser start</dt><dd>3.2 s</dd>"),
+            "{html}"
+        );
+        let step = html.find("id=\"step-1\"").expect("step row");
+        let line = html
+            .find("browser started in 3.2 s (start-up budget 1 min 00 s)")
+            .expect("the start under its step");
+        assert!(step < line);
     }
 
     #[test]

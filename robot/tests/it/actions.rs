@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use alq_robot::actions::{self, ActionCtx, ActionError, ActionResult};
+use alq_robot::actions::{self, ActionCtx, ActionError, ActionResult, PathPolicy};
 use axum::Json;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
@@ -19,6 +19,7 @@ struct Env {
     cancel: CancellationToken,
     timeout: Duration,
     allow_shell: bool,
+    paths: PathPolicy,
 }
 
 impl Env {
@@ -28,6 +29,7 @@ impl Env {
             cancel: CancellationToken::new(),
             timeout: Duration::from_secs(10),
             allow_shell: true,
+            paths: PathPolicy::alq_folders(),
         }
     }
 
@@ -38,6 +40,7 @@ impl Env {
             workflow_dir: self.dir.path(),
             run_dir: self.dir.path(),
             allow_shell: self.allow_shell,
+            paths: &self.paths,
         }
     }
 

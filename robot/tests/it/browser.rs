@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use alq_robot::actions::browser::{Browser, BrowserOptions};
-use alq_robot::actions::{ActionCtx, ActionError, ActionResult};
+use alq_robot::actions::{ActionCtx, ActionError, ActionResult, PathPolicy};
 use alq_shared::workflow::Action;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -12,15 +12,15 @@ use crate::common;
 use crate::site::{self, Site};
 
 /// A browser, the site it drives and a run folder.
-struct Session {
-    browser: Browser,
-    cancel: CancellationToken,
-    dir: tempfile::TempDir,
-    site: Site,
+pub(crate) struct Session {
+    pub(crate) browser: Browser,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) site: Site,
 }
 
 /// Starts the site and a headless browser; `None` (skip) when chromedriver is missing.
-async fn session() -> Option<Session> {
+pub(crate) async fn session() -> Option<Session> {
     common::program("ALQ_CHROMEDRIVER", "chromedriver")?;
     let dir = tempfile::tempdir().expect("temp dir");
     let cancel = CancellationToken::new();
@@ -51,20 +51,22 @@ fn action(step: Value) -> Action {
 }
 
 impl Session {
-    async fn run_for(&mut self, step: Value, timeout: Duration) -> ActionResult {
+    pub(crate) async fn run_for(&mut self, step: Value, timeout: Duration) -> ActionResult {
         let action = action(step);
+        let paths = PathPolicy::alq_folders();
         let ctx = ActionCtx {
             timeout,
             cancel: &self.cancel,
             workflow_dir: self.dir.path(),
             run_dir: self.dir.path(),
             allow_shell: false,
+            paths: &paths,
         };
         self.browser.run(&action, &ctx).await
     }
 
     /// Runs a step that must succeed and returns its output.
-    async fn ok(&mut self, step: Value) -> Value {
+    pub(crate) async fn ok(&mut self, step: Value) -> Value {
         let shown = step.to_string();
         match self.run_for(step, Duration::from_secs(10)).await {
             Ok(output) => output,
@@ -73,7 +75,7 @@ impl Session {
     }
 
     /// Runs a step that must fail within `timeout` and returns the message.
-    async fn fails(&mut self, step: Value, timeout: Duration) -> String {
+    pub(crate) async fn fails(&mut self, step: Value, timeout: Duration) -> String {
         let shown = step.to_string();
         match self.run_for(step, timeout).await {
             Ok(output) => panic!("{shown} succeeded with {output}"),
@@ -81,17 +83,17 @@ impl Session {
         }
     }
 
-    async fn open(&mut self, path: &str) -> Value {
+    pub(crate) async fn open(&mut self, path: &str) -> Value {
         let url = self.site.url(path);
         self.ok(json!({"action": "browser.open", "url": url})).await
     }
 
-    async fn text(&mut self, selector: &str) -> Value {
+    pub(crate) async fn text(&mut self, selector: &str) -> Value {
         self.ok(json!({"action": "browser.extract", "selector": selector}))
             .await
     }
 
-    async fn close(self) {
+    pub(crate) async fn close(self) {
         self.browser.quit().await;
     }
 }
@@ -155,7 +157,9 @@ async fn failures_name_the_selector_what_was_missing_and_the_page() {
         .await;
     assert_eq!(
         message,
-        format!("no element matches \"#submit\" after 1s on {url}")
+        format!(
+            "timed out after 1s waiting for the element \"#submit\": no element matches it on {url}"
+        )
     );
 
     let message = s
@@ -163,7 +167,10 @@ async fn failures_name_the_selector_what_was_missing_and_the_page() {
         .await;
     assert_eq!(
         message,
-        format!("element \"#pay\" was covered by <div class=\"spinner\"> for 1s on {url}")
+        format!(
+            "timed out after 1s waiting for the element \"#pay\": it is covered by \
+             <div class=\"spinner\"> at its action point on {url}"
+        )
     );
 
     let step =

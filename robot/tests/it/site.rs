@@ -61,7 +61,8 @@ pub async fn start() -> Site {
             }),
         )
         .route("/table", get(|| page(TABLE)))
-        .route("/dynamic", get(dynamic));
+        .route("/dynamic", get(dynamic))
+        .merge(crate::actionable_site::routes());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind the test site");

@@ -115,21 +115,7 @@ pub struct JobPage {
     pub next_cursor: Option<String>,
 }
 
-/// The type of an asset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AssetKind {
-    /// Text.
-    Text,
-    /// A number.
-    Number,
-    /// `true` or `false`.
-    Boolean,
-    /// Any JSON value.
-    Json,
-    /// A username and a password (encrypted at rest, never shown again).
-    Credential,
-}
+pub use crate::api::AssetKind;
 
 impl AssetKind {
     /// Converts a value typed on a command line to this type (not for credentials,

@@ -47,9 +47,11 @@ pub fn locate(path: &Path) -> Result<(PathBuf, String), PackageError> {
     } else {
         path.to_path_buf()
     };
-    if !file.is_file() {
+    if !file.exists() {
         return Err(PackageError::NoWorkflow(file));
     }
+    // A device or a pipe would never end, and a package holds regular files only.
+    crate::workflow::check_regular(&file)?;
     let io = |source| PackageError::Io {
         path: file.clone(),
         source,

@@ -8,7 +8,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::{Limits, PackageError};
-use crate::workflow::{LoadedWorkflow, load_in};
+use crate::workflow::{LoadedWorkflow, SourceError, load_in, read_source};
 
 /// Step fields that hold a file path relative to the workflow's folder.
 const PATH_FIELDS: &[&str] = &["path", "from", "to", "dir", "file", "files", "attachments"];
@@ -45,15 +45,23 @@ pub fn check_dir(
             path: path.clone(),
             source,
         };
-        let size = std::fs::metadata(&path).map_err(io)?.len();
-        if size > limits.max_workflow_bytes {
-            return Err(PackageError::WorkflowTooLarge {
-                file,
-                actual: size,
-                limit: limits.max_workflow_bytes,
-            });
-        }
-        let source = std::fs::read_to_string(&path).map_err(io)?;
+        let source = match read_source(&path, limits.max_workflow_bytes) {
+            Ok(source) => source,
+            Err(SourceError::TooLarge { size, limit, .. }) => {
+                return Err(PackageError::WorkflowTooLarge {
+                    file,
+                    actual: size,
+                    limit,
+                });
+            }
+            Err(SourceError::Io { source, .. }) => return Err(io(source)),
+            Err(other) => {
+                return Err(PackageError::BadWorkflowFile {
+                    file,
+                    reason: other.reason(),
+                });
+            }
+        };
         let Ok(value) = serde_json::from_str::<Value>(&source) else {
             continue; // `load` reports it
         };

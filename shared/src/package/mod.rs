@@ -53,8 +53,9 @@ pub struct Limits {
     pub max_unpacked_bytes: u64,
     /// How many files (default 10,000).
     pub max_files: usize,
-    /// One workflow file, the entry or one it calls (default: no limit; the server sets
-    /// its `max_body_bytes`).
+    /// One workflow file, the entry or one it calls (default 10 MiB,
+    /// [`MAX_WORKFLOW_BYTES`](crate::workflow::MAX_WORKFLOW_BYTES); the server sets its
+    /// `max_body_bytes`).
     pub max_workflow_bytes: u64,
 }
 
@@ -64,7 +65,7 @@ impl Default for Limits {
             max_packed_bytes: 50 * 1024 * 1024,
             max_unpacked_bytes: 200 * 1024 * 1024,
             max_files: 10_000,
-            max_workflow_bytes: u64::MAX,
+            max_workflow_bytes: crate::workflow::MAX_WORKFLOW_BYTES,
         }
     }
 }
@@ -78,6 +79,17 @@ pub enum PackageError {
         .0.display()
     )]
     NoWorkflow(PathBuf),
+    /// The workflow file is not a regular file, or not text.
+    #[error(transparent)]
+    Source(#[from] crate::workflow::SourceError),
+    /// A workflow file of the package is not text (named by its path in the package).
+    #[error("{file}: {reason}")]
+    BadWorkflowFile {
+        /// Its path in the package.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The workflow (or a file it calls) is not valid.
     #[error("{0}")]
     Invalid(#[from] WorkflowError),
@@ -96,7 +108,7 @@ pub enum PackageError {
     },
     /// A workflow file over `max_workflow_bytes`.
     #[error(
-        "the workflow file `{file}` is {actual} bytes, over the limit of {limit} bytes for one workflow file"
+        "{file}: the workflow file is {actual} bytes, over the limit of {limit} bytes for one workflow file"
     )]
     WorkflowTooLarge {
         /// Its path in the package.

@@ -244,8 +244,10 @@ fn default_item_name() -> String {
 pub struct WhileArgs {
     /// An expression checked before each iteration.
     pub condition: String,
-    /// The step fails when the condition still holds after this many iterations.
+    /// The step fails when the condition still holds after this many iterations (at
+    /// most 100000).
     #[serde(default = "default_max_iterations")]
+    #[schemars(range(min = 1, max = 100_000))]
     pub max_iterations: u32,
     /// The steps of one iteration.
     pub steps: Vec<Step>,
@@ -254,6 +256,10 @@ pub struct WhileArgs {
 fn default_max_iterations() -> u32 {
     1000
 }
+
+/// The most iterations a `while` may allow: more is a loop that should be a queue, or a
+/// mistake that would run for hours.
+pub const MAX_WHILE_ITERATIONS: u32 = 100_000;
 
 /// `try`: runs `steps`; on failure runs `catch` (with `error`); always runs `finally`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -476,6 +476,26 @@ mod tests {
     }
 
     #[test]
+    fn job_fields_are_known_and_debug_is_not() {
+        let found = problems(
+            r#"{"name": "x", "steps": [
+  {"action": "log", "message": "{{ job.id }} {{ job.attempt }} {{ run.id }}"},
+  {"action": "log", "message": "{{ job.number }}"},
+  {"action": "log", "message": "{{ debug() }}"}
+]}"#,
+        );
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(
+            found[0].starts_with("steps[1].message: `job` has `id` and `attempt`, not `number`"),
+            "{found:#?}"
+        );
+        assert!(
+            found[1].starts_with("steps[2].message: unknown name `debug`"),
+            "{found:#?}"
+        );
+    }
+
+    #[test]
     fn a_duplicate_key_is_still_reported() {
         // serde_json's `Value` keeps the last of two equal keys; the strict parse does not.
         let found = problems(r#"{"name": "a", "name": "b", "steps": []}"#);

@@ -5,17 +5,20 @@ use minijinja::{Environment, UndefinedBehavior};
 
 /// The names an expression may start with, besides loop variables and built-in functions.
 pub const EXPRESSION_ROOTS: &[&str] = &[
-    "inputs", "vars", "steps", "workflow", "run", "env", "assets",
+    "inputs", "vars", "steps", "workflow", "run", "job", "env", "assets",
 ];
 
 /// Built-in functions of the environment, which look like variables to the parser.
-pub(crate) const BUILTIN_FUNCTIONS: &[&str] = &["range", "dict", "namespace", "debug", "now"];
+pub(crate) const BUILTIN_FUNCTIONS: &[&str] = &["range", "dict", "namespace", "now"];
 
 /// The expression environment: strict about undefined values, so a typo is an error
 /// rather than an empty string.
 pub fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // `debug()` prints the whole context, secrets included, without naming any of them,
+    // so the engine could not tell that its output is secret.
+    env.remove_global("debug");
     env.add_function("now", || chrono::Utc::now().to_rfc3339());
     env
 }

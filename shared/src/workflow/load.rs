@@ -4,7 +4,19 @@ use std::path::{Path, PathBuf};
 
 use super::error::{LocatedProblem, Problem};
 use super::parse::place;
+use super::source::{MAX_WORKFLOW_BYTES, read_source, strip_bom};
 use super::{Action, Step, Workflow, WorkflowError, parse};
+
+/// Decides, before a called workflow file is read, whether it may be: `Err` says why not.
+/// Robots refuse files inside alq's own folders this way.
+pub type Guard<'a> = &'a dyn Fn(&Path) -> Result<(), String>;
+
+/// What a load may read: inside `root` only (a package), and what `guard` allows.
+#[derive(Clone, Copy, Default)]
+struct Rules<'a> {
+    root: Option<&'a Path>,
+    guard: Option<Guard<'a>>,
+}
 
 /// A parsed and validated workflow with the place it was read from.
 #[derive(Debug, Clone)]
@@ -20,37 +32,66 @@ pub struct LoadedWorkflow {
 /// Reads, parses and validates a workflow file and every file it calls by a fixed path.
 pub fn load(path: &Path) -> Result<LoadedWorkflow, WorkflowError> {
     let mut stack = Vec::new();
-    load_checked(path, None, &mut stack)
+    load_checked(path, Rules::default(), &mut stack)
+}
+
+/// [`load`], where every file a `call` names is first shown to `guard`; the file at
+/// `path` itself is not (the caller chose it).
+pub fn load_guarded(path: &Path, guard: Guard<'_>) -> Result<LoadedWorkflow, WorkflowError> {
+    let mut stack = Vec::new();
+    let rules = Rules {
+        root: None,
+        guard: Some(guard),
+    };
+    load_checked(path, rules, &mut stack)
 }
 
 /// [`load`] for a workflow inside the package folder `root` (canonical): a `call` whose
 /// file is absolute or lies outside `root` is refused without being read.
 pub fn load_in(path: &Path, root: &Path) -> Result<LoadedWorkflow, WorkflowError> {
     let mut stack = Vec::new();
-    load_checked(path, Some(root), &mut stack)
+    let rules = Rules {
+        root: Some(root),
+        guard: None,
+    };
+    load_checked(path, rules, &mut stack)
 }
 
 /// Parses and validates a workflow held in memory; `path` is where it is said to live
 /// (its folder resolves relative paths and called workflows).
 pub fn load_str(path: &Path, source: &str) -> Result<LoadedWorkflow, WorkflowError> {
     let mut stack = Vec::new();
-    from_source(path, source, None, &mut stack)
+    from_source(path, source, Rules::default(), &mut stack)
+}
+
+/// [`load_str`], with the files it calls shown to `guard` first.
+pub fn load_str_guarded(
+    path: &Path,
+    source: &str,
+    guard: Guard<'_>,
+) -> Result<LoadedWorkflow, WorkflowError> {
+    let mut stack = Vec::new();
+    let rules = Rules {
+        root: None,
+        guard: Some(guard),
+    };
+    from_source(path, source, rules, &mut stack)
 }
 
 fn load_checked(
     path: &Path,
-    root: Option<&Path>,
+    rules: Rules<'_>,
     stack: &mut Vec<PathBuf>,
 ) -> Result<LoadedWorkflow, WorkflowError> {
-    let source = std::fs::read_to_string(path).map_err(|e| WorkflowError {
+    let source = read_source(path, MAX_WORKFLOW_BYTES).map_err(|e| WorkflowError {
         problems: vec![LocatedProblem {
             file: path.display().to_string(),
             line: None,
             column: None,
-            problem: Problem::new("", format!("cannot read the workflow file: {e}")),
+            problem: Problem::new("", e.reason()),
         }],
     })?;
-    from_source(path, &source, root, stack)
+    from_source(path, &source, rules, stack)
 }
 
 /// Whether `target` is a relative path that, joined to `dir`, stays inside `root`, both
@@ -78,9 +119,11 @@ fn stays_inside(root: &Path, dir: &Path, target: &str) -> bool {
 fn from_source(
     path: &Path,
     source: &str,
-    root: Option<&Path>,
+    rules: Rules<'_>,
     stack: &mut Vec<PathBuf>,
 ) -> Result<LoadedWorkflow, WorkflowError> {
+    // A byte-order mark is read as if it were not there (and so are the places found).
+    let source = strip_bom(source);
     let file = path.display().to_string();
     let workflow = parse(&file, source)?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -90,7 +133,7 @@ fn from_source(
     let mut calls = Vec::new();
     collect_calls(&workflow.steps, "steps", &mut calls);
     for (step_path, target) in calls {
-        if let Some(root) = root
+        if let Some(root) = rules.root
             && !stays_inside(root, &dir, &target)
         {
             problems.push(place(
@@ -104,6 +147,19 @@ fn from_source(
             continue;
         }
         let target_path = dir.join(&target);
+        if let Some(guard) = rules.guard
+            && let Err(why) = guard(&target_path)
+        {
+            problems.push(place(
+                &file,
+                source,
+                Problem::new(
+                    format!("{step_path}.workflow"),
+                    format!("`call` of `{target}`: {why}"),
+                ),
+            ));
+            continue;
+        }
         let canonical = std::fs::canonicalize(&target_path).unwrap_or(target_path.clone());
         if let Some(start) = stack.iter().position(|p| *p == canonical) {
             let cycle: Vec<String> = stack[start..]
@@ -121,7 +177,7 @@ fn from_source(
             ));
             continue;
         }
-        if let Err(error) = load_checked(&target_path, root, stack) {
+        if let Err(error) = load_checked(&target_path, rules, stack) {
             problems.push(place(
                 &file,
                 source,

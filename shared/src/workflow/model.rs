@@ -185,6 +185,11 @@ pub struct BrowserConfig {
     pub args: Vec<String>,
     /// Window width and height in pixels.
     pub window: [u32; 2],
+    /// How long starting chromedriver and Chromium (or a session on `webdriver_url`) may
+    /// take, in milliseconds. It is not part of any step's `timeout_ms`. A robot's
+    /// `--browser-startup-timeout` (and `alq run`'s) overrides it.
+    #[schemars(range(min = 1, max = 600_000))]
+    pub startup_timeout_ms: u64,
 }
 
 impl Default for BrowserConfig {
@@ -194,7 +199,29 @@ impl Default for BrowserConfig {
             webdriver_url: None,
             args: Vec::new(),
             window: [1280, 900],
+            startup_timeout_ms: DEFAULT_STARTUP_TIMEOUT_MS,
         }
+    }
+}
+
+/// The browser start-up budget when neither the workflow nor the machine sets one: a
+/// cold Chromium on a loaded 2-core machine took 12 s, so 60 s leaves room.
+pub const DEFAULT_STARTUP_TIMEOUT_MS: u64 = 60_000;
+/// The largest start-up budget: a browser that needs more than ten minutes will not
+/// come up, and a bigger number is almost surely a unit mistake (seconds for ms).
+pub const MAX_STARTUP_TIMEOUT_MS: u64 = 600_000;
+
+/// Checks a start-up budget in milliseconds (from a workflow, a flag or a robot's
+/// settings): the problem, for messages, if any.
+pub fn check_startup_timeout_ms(ms: u64) -> Result<(), String> {
+    if ms == 0 {
+        Err("must be more than 0 (the default is 60000, one minute)".to_owned())
+    } else if ms > MAX_STARTUP_TIMEOUT_MS {
+        Err(format!(
+            "{ms} ms is more than the limit of {MAX_STARTUP_TIMEOUT_MS} ms (ten minutes)"
+        ))
+    } else {
+        Ok(())
     }
 }
 
@@ -346,5 +373,22 @@ pub fn json_type_name(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "a list",
         Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_up_budgets_run_from_one_millisecond_to_ten_minutes() {
+        assert!(check_startup_timeout_ms(1).is_ok());
+        assert!(check_startup_timeout_ms(MAX_STARTUP_TIMEOUT_MS).is_ok());
+        assert!(check_startup_timeout_ms(0).is_err());
+        assert!(check_startup_timeout_ms(MAX_STARTUP_TIMEOUT_MS + 1).is_err());
+        assert_eq!(
+            BrowserConfig::default().startup_timeout_ms,
+            DEFAULT_STARTUP_TIMEOUT_MS
+        );
     }
 }

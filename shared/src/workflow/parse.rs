@@ -10,6 +10,8 @@ use super::{Workflow, WorkflowError, validate};
 /// Parses and validates a workflow; `file` names the source in messages. On failure,
 /// every problem of the file is listed, in file order.
 pub fn parse(file: &str, source: &str) -> Result<Workflow, WorkflowError> {
+    // Some Windows editors start UTF-8 files with a byte-order mark: not part of the JSON.
+    let source = super::source::strip_bom(source);
     let problems = match parse_only(file, source) {
         Ok(workflow) => {
             let problems = validate(&workflow);

@@ -7,7 +7,9 @@ use minijinja::Environment;
 use serde_json::Value;
 
 use super::expr::{BUILTIN_FUNCTIONS, EXPRESSION_ROOTS, environment, exact_expression};
-use super::{Action, InputType, Param, Problem, Step, Workflow, json_type_name};
+use super::{
+    Action, InputType, MAX_WHILE_ITERATIONS, Param, Problem, Step, Workflow, json_type_name,
+};
 
 /// Whether `name` can be used in expressions: a letter or `_`, then letters, digits, `_`.
 pub fn is_identifier(name: &str) -> bool {
@@ -69,6 +71,9 @@ pub fn validate(workflow: &Workflow) -> Vec<Problem> {
     }
     if workflow.defaults.timeout_ms == 0 {
         checker.problem("defaults.timeout_ms", "must be more than 0");
+    }
+    if let Err(message) = super::check_startup_timeout_ms(workflow.browser.startup_timeout_ms) {
+        checker.problem("browser.startup_timeout_ms", message);
     }
     checker.collect_ids(&workflow.steps, "steps");
     let top = Scope::default();
@@ -166,6 +171,14 @@ impl Checker {
                 self.expression(&a.condition, &field("condition"), scope);
                 if a.max_iterations == 0 {
                     self.problem(field("max_iterations"), "must be at least 1");
+                } else if a.max_iterations > MAX_WHILE_ITERATIONS {
+                    self.problem(
+                        field("max_iterations"),
+                        format!(
+                            "is {}, over the limit of {MAX_WHILE_ITERATIONS}: bound the loop lower, or feed the items through a queue",
+                            a.max_iterations
+                        ),
+                    );
                 }
                 self.steps(&a.steps, &field("steps"), &scope.with("loop"));
             }
@@ -375,6 +388,11 @@ impl Checker {
                 && !self.inputs.contains(input)
             {
                 self.problem(path, format!("the workflow declares no input `{input}`"));
+            } else if root == "job"
+                && let Some(field) = second
+                && !["id", "attempt"].contains(&field)
+            {
+                self.problem(path, format!("`job` has `id` and `attempt`, not `{field}`"));
             }
         }
     }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod sse;
+
 use alq_control_plane::{AppState, Config, prepare, run};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;

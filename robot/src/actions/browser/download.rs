@@ -8,18 +8,22 @@ use serde_json::json;
 
 use super::Browser;
 use super::locate::{Need, Selector, Unmet, Waiter};
-use super::page::absolute;
-use crate::actions::{ActionCtx, ActionError, ActionResult};
+use crate::actions::{Access, ActionCtx, ActionError, ActionResult};
 
 impl Browser {
     /// `browser.download`: clicks the element, waits for a new finished file in the
     /// download folder, and moves it to `path` if given. Output: the file's absolute path.
     pub(super) async fn download(&self, a: &DownloadArgs, ctx: &ActionCtx<'_>) -> ActionResult {
         let selector = Selector::parse(a.selector.as_str());
+        // Checked before the click: a refused target downloads nothing.
+        let target = match &a.path {
+            Some(path) => Some(ctx.path("browser.download", path.as_str(), Access::Write)?),
+            None => None,
+        };
         let before = files(&self.download_dir);
         let mut wait = Waiter::new(ctx);
-        self.act(&selector, Need::Clickable, &mut wait, async |el| {
-            el.click().await
+        self.act(&selector, Need::Click, &mut wait, async |target| {
+            self.press_at(target, false).await
         })
         .await?;
         wait.unmet = Unmet::Other("no download finished".into());
@@ -52,10 +56,9 @@ impl Browser {
                 )));
             }
         };
-        let target = match &a.path {
+        let target = match target {
             None => file,
-            Some(path) => {
-                let target = absolute(&ctx.resolve(path.as_str()))?;
+            Some(target) => {
                 move_file(&file, &target)?;
                 target
             }

@@ -1,10 +1,11 @@
 //! Starting chromedriver and a Chromium session: finding the driver, a free loopback
-//! port, the capabilities alq always wants, and stopping everything again.
+//! port, the capabilities alq always wants, and stopping everything again. How long all
+//! of it may take is the start-up budget's business (`startup`).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 use thirtyfour::prelude::*;
@@ -12,13 +13,15 @@ use thirtyfour::{AlertBehaviour, ChromeCapabilities};
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
+use super::startup::{Phase, Startup};
 use super::{BrowserOptions, owner};
 use crate::actions::ActionError;
+use crate::doctor::{self, Found};
 
-/// How long chromedriver may take to answer `/status` (it is usually ready in 40 ms).
-const DRIVER_READY_TIMEOUT: Duration = Duration::from_secs(15);
-/// How long creating the session (starting Chromium) may take.
-const SESSION_TIMEOUT: Duration = Duration::from_secs(60);
+/// The HTTP timeout of every WebDriver command of a session: only a backstop for a
+/// command that hangs (actions stop at their own timeouts), and at least the start-up
+/// budget, which the session's first command (creating it) runs under.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A chromedriver process alq started, with the folder that holds Chromium's profile and
 /// temporary files. Dropping it kills chromedriver and removes the folder.
@@ -32,6 +35,8 @@ pub(super) struct Chromedriver {
     pub(super) url: String,
     /// Profile and `TMPDIR` of Chromium; removed on drop.
     pub(super) home: tempfile::TempDir,
+    /// The task that reads chromedriver's stderr (into the start's tail).
+    stderr: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Every chromedriver this process runs (pid and folder), for [`kill_all`].
@@ -58,8 +63,11 @@ impl Chromedriver {
     /// On Linux the kernel kills chromedriver when the thread that calls this ends
     /// (`--pdeathsig` is per thread): call it from a thread that lives as long as the
     /// browser (the engine's), never from a blocking-pool thread that may end first.
-    pub(super) async fn spawn(cancel: &CancellationToken) -> Result<Chromedriver, ActionError> {
-        let program = find_chromedriver()?;
+    pub(super) async fn spawn(
+        program: &Path,
+        startup: &Startup,
+        cancel: &CancellationToken,
+    ) -> Result<Chromedriver, ActionError> {
         owner::sweep();
         let home = tempfile::Builder::new()
             .prefix(owner::PROFILE_PREFIX)
@@ -75,31 +83,28 @@ impl Chromedriver {
         let mut command = match setpriv() {
             Some(setpriv) => {
                 let mut command = Command::new(setpriv);
-                command.args(["--pdeathsig", "KILL", "--"]).arg(&program);
+                command.args(["--pdeathsig", "KILL", "--"]).arg(program);
                 command
             }
-            None => Command::new(&program),
+            None => Command::new(program),
         };
         // Its own process group, which Chromium inherits: killing the group on drop stops
         // every browser process even when chromedriver cannot end the session.
         #[cfg(unix)]
         command.process_group(0);
-        let child = command
+        let mut child = command
             .arg(format!("--port={port}"))
             // Chromium's scratch folders (`org.chromium.Chromium.*`) land in our temporary
             // folder instead of /tmp, so removing that folder leaves nothing behind.
             .env("TMPDIR", &tmp)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            // Kept for messages: why chromedriver or Chromium did not come up.
+            .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| {
-                ActionError::app(format!(
-                    "cannot start chromedriver ({}): {e}",
-                    program.display()
-                ))
-            })?;
+            .map_err(|e| startup.failed(format!("cannot run chromedriver: {e}")))?;
+        let stderr = child.stderr.take().map(|s| startup.tail.follow(s));
         let pid = child.id();
         if let Some(pid) = pid {
             running().push((pid, home.path().to_path_buf()));
@@ -109,37 +114,41 @@ impl Chromedriver {
             pid,
             url: format!("http://127.0.0.1:{port}"),
             home,
+            stderr,
         };
-        driver.wait_ready(cancel).await?;
+        startup.enter(Phase::Chromedriver {
+            url: driver.url.clone(),
+        });
+        driver.wait_ready(startup, cancel).await?;
         Ok(driver)
     }
 
-    /// Polls `/status` until chromedriver says it is ready, it exits, or time runs out.
-    async fn wait_ready(&mut self, cancel: &CancellationToken) -> Result<(), ActionError> {
+    /// Polls `/status` until chromedriver says it is ready or exits; the start-up budget
+    /// around the whole start bounds it.
+    async fn wait_ready(
+        &mut self,
+        startup: &Startup,
+        cancel: &CancellationToken,
+    ) -> Result<(), ActionError> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(2))
             .build()
             .map_err(|e| ActionError::app(format!("cannot build an HTTP client: {e}")))?;
         let status_url = format!("{}/status", self.url);
-        let started = Instant::now();
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(ActionError::app(format!(
-                    "chromedriver exited at start ({status})"
-                )));
+                // Its last words may still be on their way through the pipe: the reader
+                // ends at the pipe's end (unless something it started still holds it).
+                if let Some(reader) = self.stderr.as_mut() {
+                    let _ = tokio::time::timeout(Duration::from_secs(1), reader).await;
+                }
+                return Err(startup.failed(format!("chromedriver exited at start ({status})")));
             }
             if let Ok(response) = client.get(&status_url).send().await
                 && let Ok(body) = response.json::<serde_json::Value>().await
                 && body["value"]["ready"].as_bool() == Some(true)
             {
                 return Ok(());
-            }
-            if started.elapsed() > DRIVER_READY_TIMEOUT {
-                return Err(ActionError::app(format!(
-                    "chromedriver did not become ready on {} within {}s",
-                    self.url,
-                    DRIVER_READY_TIMEOUT.as_secs()
-                )));
             }
             tokio::select! {
                 _ = cancel.cancelled() => return Err(ActionError::Cancelled),
@@ -158,6 +167,9 @@ impl Chromedriver {
     /// Kills chromedriver and every process it started (Chromium and its helpers), at
     /// once and without waiting: the path for drops, where no session can be ended.
     pub(super) fn kill_tree(&mut self) {
+        if let Some(stderr) = self.stderr.take() {
+            stderr.abort();
+        }
         let Some(pid) = self.pid.take() else { return };
         running().retain(|(p, _)| *p != pid);
         // Reaped already (it exited at start): its pid may belong to another program
@@ -225,37 +237,21 @@ fn setpriv() -> Option<&'static Path> {
         .as_deref()
 }
 
-/// chromedriver from `ALQ_CHROMEDRIVER` or PATH, or an error that says how to get it.
-fn find_chromedriver() -> Result<PathBuf, ActionError> {
-    if let Some(path) = std::env::var_os("ALQ_CHROMEDRIVER").filter(|p| !p.is_empty()) {
-        let path = PathBuf::from(path);
-        return if path.is_file() {
-            Ok(path)
-        } else {
-            Err(ActionError::app(format!(
-                "ALQ_CHROMEDRIVER is {}, which is not a file; point it at chromedriver",
-                path.display()
-            )))
-        };
+/// chromedriver from `ALQ_CHROMEDRIVER` or PATH (the lookup `alq doctor` checks), or an
+/// error that says how to get it.
+pub(super) fn find_chromedriver() -> Result<PathBuf, ActionError> {
+    match doctor::find_chromedriver() {
+        Found::At(path) => Ok(path),
+        Found::BadVar { var, value } => Err(ActionError::app(format!(
+            "{var} is {}, which is not a program; point it at chromedriver",
+            value.display()
+        ))),
+        Found::Missing => Err(ActionError::app(
+            "chromedriver was not found on PATH: install it (Debian/Ubuntu: `apt-get install \
+             chromium chromium-driver`), or set ALQ_CHROMEDRIVER to its path, or pass \
+             --webdriver-url to use a running WebDriver server",
+        )),
     }
-    let name = if cfg!(windows) {
-        "chromedriver.exe"
-    } else {
-        "chromedriver"
-    };
-    std::env::var_os("PATH")
-        .and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|d| d.join(name))
-                .find(|p| p.is_file())
-        })
-        .ok_or_else(|| {
-            ActionError::app(
-                "chromedriver was not found on PATH: install it (Debian/Ubuntu: `apt-get install \
-                 chromium chromium-driver`), or set ALQ_CHROMEDRIVER to its path, or pass \
-                 --webdriver-url to use a running WebDriver server",
-            )
-        })
 }
 
 /// A loopback port nobody listens on right now.
@@ -272,6 +268,7 @@ fn capabilities(
     options: &BrowserOptions,
     profile: Option<&Path>,
     download_dir: &Path,
+    binary: Option<&Path>,
 ) -> Result<ChromeCapabilities, ActionError> {
     // `profile` is set exactly when alq started chromedriver itself.
     let own_driver = profile.is_some();
@@ -316,6 +313,9 @@ fn capabilities(
         "safebrowsing.enabled": false,
     });
     let result = (|| -> WebDriverResult<()> {
+        if let Some(binary) = binary {
+            caps.set_binary(&binary.display().to_string())?;
+        }
         for arg in &args {
             caps.add_arg(arg)?;
         }
@@ -336,18 +336,29 @@ pub(super) async fn new_session(
     options: &BrowserOptions,
     profile: Option<&Path>,
     download_dir: &Path,
+    startup: &Startup,
     cancel: &CancellationToken,
 ) -> Result<WebDriver, ActionError> {
-    let caps = capabilities(options, profile, download_dir)?;
-    let connect = WebDriver::builder(url, caps).request_timeout(SESSION_TIMEOUT);
+    let own_driver = startup.chromedriver.is_some();
+    let binary = own_driver.then(|| startup.chrome.binary()).flatten();
+    let caps = capabilities(options, profile, download_dir, binary)?;
+    startup.enter(Phase::Session {
+        url: url.to_owned(),
+    });
+    let connect =
+        WebDriver::builder(url, caps).request_timeout(startup.budget.max(COMMAND_TIMEOUT));
     let driver = tokio::select! {
         _ = cancel.cancelled() => return Err(ActionError::Cancelled),
         driver = connect.connect() => driver,
     };
     driver.map_err(|e| {
-        ActionError::app(format!(
-            "cannot start a browser session through {url}: {e}; is Chromium installed and does \
-             its version match chromedriver's? (`alq doctor` checks)"
-        ))
+        startup.failed(if own_driver {
+            format!(
+                "chromedriver could not open a session: {e}; is Chromium installed and does \
+                 its version match chromedriver's? (`alq doctor` checks)"
+            )
+        } else {
+            format!("cannot open a session through {url}: {e}")
+        })
     })
 }

@@ -4,13 +4,15 @@
 use alq_shared::workflow::{
     CheckArgs, ClickArgs, ExtractArgs, PressArgs, SelectArgs, TypeArgs, UploadArgs,
 };
+use std::time::Duration;
+
 use serde_json::{Value, json};
 use thirtyfour::components::SelectElement;
 use thirtyfour::prelude::*;
 
 use super::Browser;
 use super::keys;
-use super::locate::{Need, Selector, Unmet, Waiter, transient};
+use super::locate::{Need, Selector, Target, Unmet, Waiter, transient};
 use crate::actions::{ActionCtx, ActionError, ActionResult};
 
 impl Browser {
@@ -21,13 +23,15 @@ impl Browser {
         selector: &Selector,
         need: Need,
         wait: &mut Waiter<'_>,
-        op: impl AsyncFn(&WebElement) -> WebDriverResult<T>,
+        op: impl AsyncFn(&Target) -> WebDriverResult<T>,
     ) -> Result<T, ActionError> {
         loop {
-            let element = self.wait_element(selector, need, wait).await?;
-            let guarded = need == Need::Clickable && self.guard(&element).await;
-            let result = op(&element).await;
-            if guarded && let Some(cover) = self.guard_result().await {
+            let target = self.wait_element(selector, need, wait).await?;
+            let result = op(&target).await;
+            // The probe set a guard on where the press lands (page.js `guard`).
+            if matches!(need, Need::Click | Need::Pointer)
+                && let Some(cover) = self.guard_result().await
+            {
                 wait.unmet = Unmet::Covered(cover);
                 if !wait.pause().await? {
                     return Err(self.timed_out(selector, wait).await);
@@ -47,38 +51,57 @@ impl Browser {
         }
     }
 
-    /// `browser.click`: a real (double) click at the element's centre.
-    pub(super) async fn click(&self, a: &ClickArgs, ctx: &ActionCtx<'_>) -> ActionResult {
-        let selector = Selector::parse(a.selector.as_str());
-        let driver = self.driver().map_err(|e| ActionError::app(e.to_string()))?;
-        let mut wait = Waiter::new(ctx);
-        self.act(&selector, Need::Clickable, &mut wait, async |el| {
-            if a.double {
-                driver
-                    .action_chain()
-                    .double_click_element(el)
+    /// Presses the left button once (twice with `double`) at the target's action point,
+    /// where the probe checked it reaches the element; inside a cross-origin frame, where
+    /// no point is known, WebDriver's element click.
+    pub(super) async fn press_at(&self, target: &Target, double: bool) -> WebDriverResult<()> {
+        let driver = self.driver()?;
+        match (target.point, double) {
+            (Some((x, y)), false) => instant(driver).move_to(x, y).click().perform().await,
+            (Some((x, y)), true) => instant(driver).move_to(x, y).double_click().perform().await,
+            (None, false) => target.el.click().await,
+            (None, true) => {
+                instant(driver)
+                    .double_click_element(&target.el)
                     .perform()
                     .await
-            } else {
-                el.click().await
             }
+        }
+    }
+
+    /// `browser.click`: a real (double) click at the element's action point.
+    pub(super) async fn click(&self, a: &ClickArgs, ctx: &ActionCtx<'_>) -> ActionResult {
+        let selector = Selector::parse(a.selector.as_str());
+        let mut wait = Waiter::new(ctx);
+        self.act(&selector, Need::Click, &mut wait, async |target| {
+            self.press_at(target, a.double).await
         })
         .await?;
         Ok(Value::Null)
     }
 
-    /// `browser.type`: keystrokes into the field; `clear` selects all and deletes first,
-    /// so the page sees the same input events as from a person. The text never appears
-    /// in an error.
+    /// `browser.type`: keystrokes into the field once it is where a person could type into
+    /// it (scrolled so its action point is visible and not covered) and has the focus;
+    /// `clear` selects all and deletes first, so the page sees the same input events as
+    /// from a person. The keys go to the focused field as WebDriver key actions, which
+    /// never scroll (WebDriver's Send Keys scrolls the field again, maybe under a cover).
+    /// The text never appears in an error.
     pub(super) async fn type_text(&self, a: &TypeArgs, ctx: &ActionCtx<'_>) -> ActionResult {
         let selector = Selector::parse(a.selector.as_str());
+        let driver = self.driver().map_err(|e| ActionError::app(e.to_string()))?;
         let mut wait = Waiter::new(ctx);
-        self.act(&selector, Need::Clickable, &mut wait, async |el| {
+        self.act(&selector, Need::Type, &mut wait, async |_| {
+            let mut chain = instant(driver);
             if a.clear {
-                el.send_keys(Key::Control + "a").await?;
-                el.send_keys(Key::Backspace).await?;
+                chain = chain
+                    .key_down(Key::Control)
+                    .key_down('a')
+                    .key_up('a')
+                    .key_up(Key::Control)
+                    .key_down(Key::Backspace)
+                    .key_up(Key::Backspace);
             }
-            el.send_keys(a.text.as_str()).await
+            chain.send_keys(a.text.as_str()).perform().await
         })
         .await?;
         Ok(Value::Null)
@@ -92,12 +115,11 @@ impl Browser {
         if let Some(selector) = &a.selector {
             let selector = Selector::parse(selector.as_str());
             let mut wait = Waiter::new(ctx);
-            self.act(&selector, Need::Enabled, &mut wait, async |el| {
-                el.focus().await
-            })
-            .await?;
+            // The probe leaves the element focused.
+            self.act(&selector, Need::Focus, &mut wait, async |_| Ok(()))
+                .await?;
         }
-        let mut chain = driver.action_chain();
+        let mut chain = instant(driver);
         for chord in &chords {
             for m in &chord.modifiers {
                 chain = chain.key_down(*m);
@@ -133,7 +155,7 @@ impl Browser {
         };
         let mut wait = Waiter::new(ctx);
         let outcome = self
-            .act(&selector, Need::Enabled, &mut wait, async |el| {
+            .act(&selector, Need::Pick, &mut wait, async |target| {
                 let info = self
                     .helper("options", json!({ "selector": selector.json() }))
                     .await?;
@@ -160,7 +182,7 @@ impl Browser {
                         list(&options)
                     )));
                 };
-                SelectElement::new(el)
+                SelectElement::new(&target.el)
                     .await?
                     .select_by_index(index as u32)
                     .await?;
@@ -190,7 +212,8 @@ impl Browser {
         let selector = Selector::parse(a.selector.as_str());
         let mut wait = Waiter::new(ctx);
         let outcome = self
-            .act(&selector, Need::Clickable, &mut wait, async |el| {
+            .act(&selector, Need::Click, &mut wait, async |target| {
+                let el = &target.el;
                 if el.is_selected().await? == a.checked {
                     return Ok(Ok(()));
                 }
@@ -205,7 +228,7 @@ impl Browser {
                             .to_owned(),
                     ));
                 }
-                el.click().await?;
+                self.press_at(target, false).await?;
                 if el.is_selected().await? != a.checked {
                     return Ok(Err("clicking it did not change its state".to_owned()));
                 }
@@ -218,17 +241,19 @@ impl Browser {
             .map_err(|why| ActionError::app(format!("check {:?}: {why} on {page}", selector.raw)))
     }
 
-    /// `browser.hover`: moves the mouse to the element's centre.
+    /// `browser.hover`: moves the mouse to the element's action point.
     pub(super) async fn hover(&self, selector: &str, ctx: &ActionCtx<'_>) -> ActionResult {
         let selector = Selector::parse(selector);
         let driver = self.driver().map_err(|e| ActionError::app(e.to_string()))?;
         let mut wait = Waiter::new(ctx);
-        self.act(&selector, Need::Clickable, &mut wait, async |el| {
-            driver
-                .action_chain()
-                .move_to_element_center(el)
-                .perform()
-                .await
+        self.act(&selector, Need::Pointer, &mut wait, async |target| {
+            let chain = instant(driver);
+            match target.point {
+                Some((x, y)) => chain.move_to(x, y),
+                None => chain.move_to_element_center(&target.el),
+            }
+            .perform()
+            .await
         })
         .await?;
         Ok(Value::Null)
@@ -238,8 +263,11 @@ impl Browser {
     /// Output: the file's absolute path.
     pub(super) async fn upload(&self, a: &UploadArgs, ctx: &ActionCtx<'_>) -> ActionResult {
         let selector = Selector::parse(a.selector.as_str());
-        let path = std::path::absolute(ctx.resolve(a.path.as_str()))
-            .map_err(|e| ActionError::app(format!("bad upload path {:?}: {e}", a.path.as_str())))?;
+        let path = ctx.path(
+            "browser.upload",
+            a.path.as_str(),
+            crate::actions::Access::Read,
+        )?;
         if !path.is_file() {
             return Err(ActionError::app(format!(
                 "the file to upload, {}, does not exist",
@@ -248,8 +276,8 @@ impl Browser {
         }
         let text = path.display().to_string();
         let mut wait = Waiter::new(ctx);
-        self.act(&selector, Need::Attached, &mut wait, async |el| {
-            el.send_keys(text.as_str()).await
+        self.act(&selector, Need::Attached, &mut wait, async |target| {
+            target.el.send_keys(text.as_str()).await
         })
         .await?;
         Ok(json!(text))
@@ -288,6 +316,12 @@ impl Browser {
             }
         }
     }
+}
+
+/// An action chain whose pointer moves jump (thirtyfour's default glides for 250 ms, a
+/// quarter of a second added to every click).
+fn instant(driver: &WebDriver) -> thirtyfour::action_chain::ActionChain {
+    driver.action_chain_with_delay(Some(Duration::ZERO), Some(Duration::ZERO))
 }
 
 /// Whitespace collapsed and trimmed, as page.js compares labels.

@@ -13,6 +13,9 @@ use crate::actions::{ActionCtx, ActionError};
 
 /// The in-page helpers; see the comment at the top of the file.
 const PAGE_JS: &str = include_str!("page.js");
+/// The helpers and the actionability check, sent only for a `probe` that needs it (the
+/// check is most of the text, and every call sends its script).
+const PROBE_JS: &str = concat!(include_str!("actionable.js"), include_str!("page.js"));
 
 /// How long to pause between two tries: short, so a ready element is used at once.
 const POLL: Duration = Duration::from_millis(50);
@@ -51,17 +54,61 @@ impl Selector {
     }
 }
 
-/// How ready an element must be.
+/// How ready an element must be: what the action does decides what a person would wait
+/// for (docs/workflows.md, "Selectors and waiting", lists it per action).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Need {
     /// In the page (file inputs, attributes).
     Attached,
     /// In the page and visible.
     Visible,
-    /// Visible, enabled, not moving, scrolled into view.
-    Enabled,
-    /// All of the above and not covered by another element at its centre (clicks, typing).
-    Clickable,
+    /// Visible, enabled, stable and in view, then focused (`browser.press` on an element).
+    Focus,
+    /// Visible, stable, in view and receiving the pointer at its action point (hover).
+    Pointer,
+    /// All of `Pointer` and enabled; the press is checked where it lands (clicks).
+    Click,
+    /// All of `Pointer` and enabled; WebDriver picks the option (`browser.select`).
+    Pick,
+    /// All of `Pointer`, enabled and editable, then focused (typing).
+    Type,
+}
+
+impl Need {
+    /// Whether the element must be stable, in view and (mostly) hit-testable: the part
+    /// of the check in actionable.js.
+    fn acts(self) -> bool {
+        !matches!(self, Need::Attached | Need::Visible)
+    }
+
+    /// The script of its probe.
+    fn script(self) -> &'static str {
+        if self.acts() { PROBE_JS } else { PAGE_JS }
+    }
+
+    /// The flags page.js reads.
+    fn json(self, selector: &Selector) -> Value {
+        use Need::*;
+        json!({
+            "selector": selector.json(),
+            "visible": self != Attached,
+            "enabled": matches!(self, Focus | Click | Pick | Type),
+            "editable": self == Type,
+            "act": self.acts(),
+            "hit": matches!(self, Pointer | Click | Pick | Type),
+            "guard": matches!(self, Pointer | Click),
+            "focus": matches!(self, Focus | Type),
+        })
+    }
+}
+
+/// An element ready for its action, and where to act on it.
+pub(super) struct Target {
+    /// The element.
+    pub(super) el: WebElement,
+    /// The action point in the top page's viewport, in whole pixels, when it could be
+    /// computed (not inside a cross-origin frame); the pointer goes there.
+    pub(super) point: Option<(i64, i64)>,
 }
 
 /// Why an element was not ready yet, kept for the message after the timeout.
@@ -73,12 +120,39 @@ pub(super) enum Unmet {
     Hidden,
     /// It was disabled.
     Disabled,
+    /// It was read-only (typing).
+    ReadOnly,
     /// Its box changed between two animation frames.
     Moving,
-    /// Another element (described) would get the click.
+    /// Another element (described) would get the pointer at the action point.
     Covered(String),
+    /// No scrolling brought any of it into the visible part of the box (described) that
+    /// clips it; `None` when the window itself cut it off.
+    Clipped(Option<String>),
+    /// It did not take the keyboard focus.
+    Unfocusable,
     /// Anything else, said in words.
     Other(String),
+}
+
+impl Unmet {
+    /// What was not met, as the end of a sentence about the element.
+    fn reason(&self) -> String {
+        match self {
+            Unmet::Missing => "no element matches it".into(),
+            Unmet::Hidden => "it is not visible".into(),
+            Unmet::Disabled => "it is disabled".into(),
+            Unmet::ReadOnly => "it is read-only".into(),
+            Unmet::Moving => "it kept moving (its box changed between two animation frames)".into(),
+            Unmet::Covered(by) => format!("it is covered by {by} at its action point"),
+            Unmet::Clipped(Some(by)) => {
+                format!("it is outside the visible part of its scroll container {by}")
+            }
+            Unmet::Clipped(None) => "it is outside the visible part of the window".into(),
+            Unmet::Unfocusable => "it does not take the keyboard focus".into(),
+            Unmet::Other(why) => why.clone(),
+        }
+    }
 }
 
 /// The deadline of one action, its cancellation and the last reason it was not done yet.
@@ -173,11 +247,9 @@ pub(super) fn transient(error: &WebDriverError) -> Option<Unmet> {
             Unmet::Covered(cover.trim().to_owned())
         }
         WebDriverErrorInner::ElementNotInteractable(_) => {
-            Unmet::Other("it could not be interacted with".into())
+            Unmet::Other("WebDriver could not interact with it".into())
         }
-        WebDriverErrorInner::MoveTargetOutOfBounds(_) => {
-            Unmet::Other("it was outside the window".into())
-        }
+        WebDriverErrorInner::MoveTargetOutOfBounds(_) => Unmet::Clipped(None),
         // A navigation destroyed the script's context; the new page gets the next try.
         WebDriverErrorInner::JavascriptError(info) => Unmet::Other(first_line(&info.value.message)),
         _ => return None,
@@ -194,58 +266,49 @@ impl Browser {
         Ok(ret.json().clone())
     }
 
-    /// Watches where the next click's pointer events land (page.js `guard`); false when
-    /// the guard could not be set, and the click goes unguarded as before.
-    pub(super) async fn guard(&self, element: &WebElement) -> bool {
-        let Ok(el) = element.to_json() else {
-            return false;
-        };
-        self.helper("guard", el).await.is_ok()
-    }
-
     /// What the guarded click hit instead of its element, if it was stopped. An error
     /// here (the click navigated, or opened a dialog) means nothing was stopped: a stopped
     /// press runs no page handler that could do either.
     pub(super) async fn guard_result(&self) -> Option<String> {
-        // A script cannot run while an alert is open (it would wait for the alert), and
-        // an alert means a handler ran: the click was not stopped.
-        if self.driver().ok()?.get_alert_text().await.is_ok() {
-            return None;
-        }
+        // With an alert open (a handler ran: the click was not stopped) chromedriver
+        // answers the script at once with "unexpected alert open" and leaves the alert
+        // for `browser.dialog` (the session's `unhandledPromptBehavior` is `ignore`).
         let read = self.helper("guardResult", Value::Null);
         let out = tokio::time::timeout(super::QUICK, read).await.ok()?.ok()?;
         out["blocked"].as_str().map(str::to_owned)
     }
 
-    /// One look at the element: `Ok(el)` when it meets `need`, else why not.
+    /// One look at the element: `Ok(target)` when it meets `need`, else why not. With
+    /// `Click` and `Pointer` the page now watches where the next press lands (page.js
+    /// `guard`); with `Focus` and `Type` the element has the keyboard focus.
     pub(super) async fn probe(
         &self,
         selector: &Selector,
         need: Need,
-    ) -> WebDriverResult<Result<WebElement, Unmet>> {
-        let input = json!({
-            "selector": selector.json(),
-            "visible": need != Need::Attached,
-            "enabled": matches!(need, Need::Enabled | Need::Clickable),
-            "stable": matches!(need, Need::Enabled | Need::Clickable),
-            "hit": need == Need::Clickable,
-        });
+    ) -> WebDriverResult<Result<Target, Unmet>> {
         let driver = self.driver()?;
         let ret = driver
-            .execute_async(PAGE_JS, vec![json!("probe"), input])
+            .execute_async(need.script(), vec![json!("probe"), need.json(selector)])
             .await?;
         let out = ret.json();
         let detail = || out["detail"].as_str().unwrap_or_default().to_owned();
         Ok(match out["state"].as_str().unwrap_or_default() {
-            "ok" => Ok(WebElement::from_json(
-                out["el"].clone(),
-                driver.handle().clone(),
-            )?),
+            "ok" => {
+                let el = WebElement::from_json(out["el"].clone(), driver.handle().clone())?;
+                let point = match (out["point"][0].as_i64(), out["point"][1].as_i64()) {
+                    (Some(x), Some(y)) => Some((x, y)),
+                    _ => None,
+                };
+                Ok(Target { el, point })
+            }
             "none" => Err(Unmet::Missing),
             "hidden" => Err(Unmet::Hidden),
             "disabled" => Err(Unmet::Disabled),
+            "readonly" => Err(Unmet::ReadOnly),
             "moving" => Err(Unmet::Moving),
             "covered" => Err(Unmet::Covered(detail())),
+            "clipped" => Err(Unmet::Clipped(out["detail"].as_str().map(str::to_owned))),
+            "unfocusable" => Err(Unmet::Unfocusable),
             "invalid" => {
                 return Err(WebDriverError::InvalidSelector(
                     thirtyfour::error::WebDriverErrorInfo::new(detail()),
@@ -262,10 +325,10 @@ impl Browser {
         selector: &Selector,
         need: Need,
         wait: &mut Waiter<'_>,
-    ) -> Result<WebElement, ActionError> {
+    ) -> Result<Target, ActionError> {
         loop {
             match self.probe(selector, need).await {
-                Ok(Ok(element)) => return Ok(element),
+                Ok(Ok(target)) => return Ok(target),
                 Ok(Err(unmet)) => wait.unmet = unmet,
                 Err(error) => match transient(&error) {
                     Some(unmet) => wait.unmet = unmet,
@@ -278,21 +341,16 @@ impl Browser {
         }
     }
 
-    /// The message for an element that never became ready.
+    /// The message for an element that never became ready: the phase (waiting for the
+    /// element), the selector, what was not met and the page.
     pub(super) async fn timed_out(&self, selector: &Selector, wait: &Waiter<'_>) -> ActionError {
         let page = self.page_name().await;
-        let t = wait.timeout_text();
-        let sel = &selector.raw;
-        ActionError::app(match &wait.unmet {
-            Unmet::Missing => format!("no element matches {sel:?} after {t} on {page}"),
-            Unmet::Hidden => format!("element {sel:?} was not visible after {t} on {page}"),
-            Unmet::Disabled => format!("element {sel:?} was disabled for {t} on {page}"),
-            Unmet::Moving => format!("element {sel:?} kept moving for {t} on {page}"),
-            Unmet::Covered(by) => format!("element {sel:?} was covered by {by} for {t} on {page}"),
-            Unmet::Other(why) => {
-                format!("element {sel:?} was not usable after {t} ({why}) on {page}")
-            }
-        })
+        ActionError::app(format!(
+            "timed out after {} waiting for the element {:?}: {} on {page}",
+            wait.timeout_text(),
+            selector.raw,
+            wait.unmet.reason()
+        ))
     }
 
     /// The message for a WebDriver error that waiting cannot fix.

@@ -1,7 +1,8 @@
 //! Browser actions through WebDriver (thirtyfour): starting chromedriver and Chromium,
 //! finding elements, waiting until they are actionable, and every `browser.*` action.
 //!
-//! `driver` starts chromedriver and the session, `locate` finds elements and waits for
+//! `driver` starts chromedriver and the session, `startup` bounds that start by its own
+//! budget and explains a start that failed, `locate` finds elements and waits for
 //! them (with the in-page helpers of `page.js`), `elements` holds the actions on one
 //! element, `navigate` opening pages, `page` the other actions on the page, frames, tabs and dialogs, `download`
 //! downloads, `keys` parses key names, `owner` makes sure no browser outlives alq.
@@ -14,6 +15,7 @@ mod locate;
 mod navigate;
 pub mod owner;
 mod page;
+mod startup;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -32,6 +34,9 @@ pub use driver::kill_all;
 const ACTION_GRACE: Duration = Duration::from_secs(5);
 /// How long a screenshot or URL query for the engine may take.
 const QUICK: Duration = Duration::from_secs(5);
+/// The start-up budget of [`Browser::start`].
+pub const DEFAULT_STARTUP_TIMEOUT: Duration =
+    Duration::from_millis(alq_shared::workflow::DEFAULT_STARTUP_TIMEOUT_MS);
 
 /// How to start the browser.
 #[derive(Debug, Clone)]
@@ -46,6 +51,25 @@ pub struct BrowserOptions {
     pub window: [u32; 2],
     /// Where downloads land.
     pub download_dir: PathBuf,
+}
+
+/// What a browser action is doing while it runs, to name in a timeout message: a step
+/// that timed out says whether it was navigating or waiting for its element.
+pub fn phase(action: &Action) -> &'static str {
+    match action {
+        Action::BrowserOpen(_) | Action::BrowserGoto(_) => "navigating",
+        Action::BrowserWaitFor(a) if a.selector.is_none() && a.text.is_none() => {
+            "waiting for the URL"
+        }
+        Action::BrowserWaitFor(a) if a.selector.is_none() => "waiting for the text",
+        Action::BrowserScript(_) => "running the script",
+        Action::BrowserTab(_) => "waiting for the tab",
+        Action::BrowserDialog(_) => "waiting for the dialog",
+        Action::BrowserDownload(_) => "waiting for the download",
+        Action::BrowserScreenshot(_) => "taking the screenshot",
+        Action::BrowserClose(_) => "closing the browser",
+        _ => "waiting for the element",
+    }
 }
 
 /// A running browser session (and the chromedriver alq started for it, if any).
@@ -65,9 +89,41 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// Starts chromedriver (unless a WebDriver URL is given) and a browser session.
+    /// Starts chromedriver (unless a WebDriver URL is given) and a browser session,
+    /// within the default start-up budget.
     pub async fn start(
         options: &BrowserOptions,
+        cancel: &CancellationToken,
+    ) -> Result<Browser, ActionError> {
+        Self::start_within(options, DEFAULT_STARTUP_TIMEOUT, cancel).await
+    }
+
+    /// Starts chromedriver (unless a WebDriver URL is given) and a browser session; all
+    /// of it must be done within `budget`, or it fails with a message that says what was
+    /// being started, how far it got, and what chromedriver said last.
+    pub async fn start_within(
+        options: &BrowserOptions,
+        budget: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<Browser, ActionError> {
+        let chromedriver = match &options.webdriver_url {
+            Some(_) => None,
+            // Absolute, so a message names it whatever the current folder.
+            None => {
+                Some(driver::find_chromedriver().map(|p| std::path::absolute(&p).unwrap_or(p))?)
+            }
+        };
+        let startup = startup::Startup::new(budget, chromedriver, startup::Chrome::find()?);
+        // On timeout the start is dropped half-way: the chromedriver it holds is killed.
+        match tokio::time::timeout(budget, Self::start_with(options, &startup, cancel)).await {
+            Ok(started) => started,
+            Err(_) => Err(startup.timed_out()),
+        }
+    }
+
+    async fn start_with(
+        options: &BrowserOptions,
+        startup: &startup::Startup,
         cancel: &CancellationToken,
     ) -> Result<Browser, ActionError> {
         // thirtyfour's HTTP client uses rustls; a second install is refused, harmlessly.
@@ -80,16 +136,24 @@ impl Browser {
                     options.download_dir.display()
                 ))
             })?;
-        let (url, chromedriver) = match &options.webdriver_url {
-            Some(url) => (url.clone(), None),
-            None => {
-                let chromedriver = Chromedriver::spawn(cancel).await?;
+        let (url, chromedriver) = match (&options.webdriver_url, &startup.chromedriver) {
+            (Some(url), _) => (url.clone(), None),
+            (None, Some(program)) => {
+                let chromedriver = Chromedriver::spawn(program, startup, cancel).await?;
                 (chromedriver.url.clone(), Some(chromedriver))
             }
+            (None, None) => return Err(ActionError::app("no chromedriver to start")),
         };
         let profile = chromedriver.as_ref().map(|c| c.home.path().join("profile"));
-        let driver =
-            driver::new_session(&url, options, profile.as_deref(), &download_dir, cancel).await;
+        let driver = driver::new_session(
+            &url,
+            options,
+            profile.as_deref(),
+            &download_dir,
+            startup,
+            cancel,
+        )
+        .await;
         let mut browser = Browser {
             driver: None,
             chromedriver,
@@ -125,8 +189,9 @@ impl Browser {
         match result {
             Some(result) => result,
             None => Err(ActionError::app(format!(
-                "`{name}` did not finish within {} on {}; the browser stopped answering",
+                "`{name}` did not finish within {} ({}) on {}; the browser stopped answering",
                 locate::human(limit),
+                phase(action),
                 self.page_name().await
             ))),
         }
@@ -218,6 +283,50 @@ impl Drop for Browser {
                 drop(chromedriver);
             }
             None => drop(driver),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn action(step: serde_json::Value) -> Action {
+        let workflow = serde_json::json!({ "name": "t", "steps": [step] });
+        let mut parsed =
+            alq_shared::workflow::parse("t.json", &workflow.to_string()).expect("valid step");
+        parsed.steps.remove(0).action
+    }
+
+    #[test]
+    fn a_timeout_names_what_the_action_was_doing() {
+        for (step, expected) in [
+            (
+                serde_json::json!({"action": "browser.open", "url": "http://x"}),
+                "navigating",
+            ),
+            (
+                serde_json::json!({"action": "browser.goto", "url": "http://x"}),
+                "navigating",
+            ),
+            (
+                serde_json::json!({"action": "browser.click", "selector": "#a"}),
+                "waiting for the element",
+            ),
+            (
+                serde_json::json!({"action": "browser.wait_for", "url": "/done"}),
+                "waiting for the URL",
+            ),
+            (
+                serde_json::json!({"action": "browser.wait_for", "text": "Done"}),
+                "waiting for the text",
+            ),
+            (
+                serde_json::json!({"action": "browser.script", "script": "return 1"}),
+                "running the script",
+            ),
+        ] {
+            assert_eq!(phase(&action(step.clone())), expected, "{step}");
         }
     }
 }

@@ -4,17 +4,19 @@
 //! but "succeeds" on others, leaving Chromium's error page (`chrome-error://chromewebdata/`)
 //! in the tab; a URL that answers with a download leaves the old page in place. Both are
 //! detected here, so the step fails at once with the browser's error instead of a later
-//! step failing with "no element matches".
+//! step failing with "no element matches". A navigation that runs out of time says which
+//! part was slow: the server (navigating) or what the page loads (waiting for the page load).
 
 use std::time::Duration;
 
 use alq_shared::workflow::{FailureKind, UrlArgs};
 use serde_json::{Value, json};
+use thirtyfour::error::{WebDriverError, WebDriverErrorInner};
 
 use super::Browser;
 use super::download::files;
 use super::locate::short;
-use crate::actions::{ActionCtx, ActionError, ActionResult};
+use crate::actions::{Access, ActionCtx, ActionError, ActionResult};
 
 /// Marks the document before a navigation: if the mark survives it, no new page opened.
 const MARK: &str = "window.__alqStay = true;";
@@ -32,8 +34,16 @@ return {
 };
 "#;
 
+/// What a navigation that ran out of time had reached (chromedriver stops the load when
+/// it gives up, so `readyState` says nothing by then).
+const TIMED_OUT_PROBE: &str = r#"
+return { stayed: window.__alqStay === true, href: location.href };
+"#;
+
 /// How long to look for the file of a download that a navigation started.
 const DOWNLOAD_GRACE: Duration = Duration::from_secs(3);
+/// How long asking a page that did not finish loading may take: the step's time is up.
+const TIMED_OUT_PROBE_LIMIT: Duration = Duration::from_secs(1);
 
 impl Browser {
     /// `browser.open` and `browser.goto`: loads the URL, waiting for the page to load up
@@ -41,6 +51,18 @@ impl Browser {
     /// without an HTTP status, e.g. `file://`).
     pub(super) async fn goto(&mut self, a: &UrlArgs, ctx: &ActionCtx<'_>) -> ActionResult {
         let url = a.url.as_str();
+        // A local page is a file the browser reads: the same rules as for file actions.
+        if let Some(path) = reqwest::Url::parse(url)
+            .ok()
+            .filter(|u| u.scheme() == "file")
+            .and_then(|u| u.to_file_path().ok())
+        {
+            ctx.path(
+                &format!("opening {url}"),
+                &path.to_string_lossy(),
+                Access::Read,
+            )?;
+        }
         self.apply_timeout(ctx.timeout)
             .await
             .map_err(|e| ActionError::app(format!("cannot set timeouts: {}", short(&e))))?;
@@ -48,12 +70,13 @@ impl Browser {
             .driver()
             .map_err(|e| ActionError::app(format!("cannot open {url}: {}", short(&e))))?;
         // A page may refuse scripts (e.g. a dialog is open); then a download goes unnoticed.
-        let _ = driver.execute(MARK, Vec::new()).await;
+        let marked = driver.execute(MARK, Vec::new()).await.is_ok();
         let downloads = files(&self.download_dir);
         if let Err(e) = driver.goto(url).await {
             let text = e.to_string();
             return Err(match net_error(&text) {
                 Some(code) => navigation_failed(url, code),
+                None if is_timeout(&e) => self.navigation_timed_out(url, marked, ctx.timeout).await,
                 None => ActionError::app(format!("cannot open {url}: {}", short(&e))),
             });
         }
@@ -102,6 +125,50 @@ impl Browser {
         }))
     }
 
+    /// The failure of a navigation that ran out of time, naming the part that was slow:
+    /// no page yet (navigating), or a page whose `load` event had not come (waiting for the
+    /// page load: an image, a script or a frame it loads is slow).
+    async fn navigation_timed_out(
+        &self,
+        url: &str,
+        marked: bool,
+        timeout: Duration,
+    ) -> ActionError {
+        let after = super::locate::human(timeout);
+        let probe = async {
+            let driver = self.driver().ok()?;
+            let page = driver.execute(TIMED_OUT_PROBE, Vec::new()).await.ok()?;
+            Some(page.json().clone())
+        };
+        let page = tokio::time::timeout(TIMED_OUT_PROBE_LIMIT, probe)
+            .await
+            .ok()
+            .flatten()
+            // The new page came when the marked old one is gone and the browser shows no
+            // page of its own (a start page can replace itself, losing the mark).
+            .filter(|page| {
+                let href = page["href"].as_str().unwrap_or_default();
+                marked
+                    && page["stayed"] != Value::Bool(true)
+                    && !href.starts_with("chrome")
+                    && !href.starts_with("about:")
+            });
+        let message = match page {
+            Some(page) => format!(
+                "opening {url} timed out after {after} waiting for the page load: the page \
+                 arrived ({}) but its `load` event had not fired, so something it loads (an \
+                 image, a script, a frame) is slow or never ends; raise the step's \
+                 `timeout_ms` if the page is only slow",
+                page["href"].as_str().unwrap_or(url),
+            ),
+            None => format!(
+                "opening {url} timed out after {after} navigating: the server had not sent \
+                 the page; raise the step's `timeout_ms` if the site is only slow"
+            ),
+        };
+        ActionError::app(message)
+    }
+
     /// The failure of a navigation that left the old page in place: a download (named, if
     /// its file shows up soon) or an answer without content.
     async fn no_page(
@@ -142,6 +209,14 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// Whether WebDriver gave up waiting (the session's page-load timeout, or the HTTP request).
+fn is_timeout(error: &WebDriverError) -> bool {
+    matches!(
+        error.as_inner(),
+        WebDriverErrorInner::WebDriverTimeout(_) | WebDriverErrorInner::Timeout(_)
+    )
 }
 
 /// The `net::ERR_...` code in a message of chromedriver, if any.

@@ -1,6 +1,7 @@
-// alq's in-page helpers. Rust sends this whole script with every call: pages navigate,
-// so nothing could be installed once. arguments = [op, input, done?]; `done` exists only
-// when the script runs through execute_async.
+// alq's in-page helpers. Rust sends this whole script with every call (pages navigate,
+// so nothing could be installed once); for `probe`, actionable.js comes first.
+// arguments = [op, input, done?]; `done` exists only when the script runs through
+// execute_async.
 const [op, input, done] = arguments;
 
 const norm = (s) => (s || '').replace(/\s+/g, ' ').trim();
@@ -69,64 +70,6 @@ function describe(el) {
   return s + '>';
 }
 
-function box(el) {
-  const r = el.getBoundingClientRect();
-  return [r.left, r.top, r.width, r.height];
-}
-
-// Calls `next` after the next animation frame, or after 100 ms where frames are throttled
-// (background tabs), so a probe can never hang.
-function afterFrame(next) {
-  let fired = false;
-  const go = () => { if (!fired) { fired = true; next(); } };
-  requestAnimationFrame(go);
-  setTimeout(go, 100);
-}
-
-// Whether a person could use the element right now; `need` says how much is required.
-function probe(need) {
-  let found;
-  try {
-    found = find(need.selector);
-  } catch (e) {
-    return done({ state: 'invalid', detail: String(e && e.message || e) });
-  }
-  const count = found.length;
-  if (!count) return done({ state: 'none', count });
-  const el = found[0];
-  if (!need.visible) return done({ state: 'ok', count, el });
-  if (!visible(el)) return done({ state: 'hidden', count });
-  if (need.enabled && el.matches(':disabled')) return done({ state: 'disabled', count });
-  if (!need.stable) return done({ state: 'ok', count, el });
-  const r = el.getBoundingClientRect();
-  const cx = r.left + r.width / 2, cy = r.top + r.height / 2;
-  if (cx < 0 || cy < 0 || cx > innerWidth || cy > innerHeight) {
-    el.scrollIntoView({ block: 'center', inline: 'center', behavior: 'instant' });
-  }
-  // Stable: the same box now and after the next animation frame. The frame wait is only
-  // needed while a CSS or Web Animation runs somewhere in the page: otherwise only a
-  // script could move the box, and WebDriver computes the click point at dispatch and
-  // reports a covered point, which the caller retries.
-  const first = box(el);
-  const animating = !document.getAnimations ||
-    document.getAnimations().some((a) => a.playState === 'running');
-  (animating ? afterFrame : (next) => next())(() => {
-    if (!el.isConnected) return done({ state: 'none', count: 0 });
-    const second = box(el);
-    if (first.some((v, i) => Math.abs(v - second[i]) > 0.5)) return done({ state: 'moving', count });
-    if (!need.hit) return done({ state: 'ok', count, el });
-    const [x, y, w, h] = second;
-    const px = Math.min(Math.max(x + w / 2, 0), innerWidth - 1);
-    const py = Math.min(Math.max(y + h / 2, 0), innerHeight - 1);
-    const hit = el.getRootNode().elementFromPoint(px, py);
-    const label = hit && hit.closest && hit.closest('label');
-    if (hit && (hit === el || el.contains(hit) || (label && label.control === el))) {
-      return done({ state: 'ok', count, el });
-    }
-    return done({ state: 'covered', count, detail: describe(hit) });
-  });
-}
-
 function value(el, how) {
   if (how.attribute) return el.getAttribute(how.attribute);
   if (how.property) {
@@ -186,42 +129,34 @@ function pageHasText(text) {
   return parts.some((p) => norm(p).includes(want));
 }
 
-// Between the hit test of `probe` and WebDriver's dispatch of the click, the page can
-// move another element over the action point (an animation, a late banner); on a busy
-// machine that gap is hundreds of milliseconds. So the click's own pointer events are
-// checked where they land, in the capture phase before any page handler (Playwright's
-// hit-target interception): when the first press does not reach `el` (or a label of
-// it), it and the rest of its sequence are stopped, and `guardResult` reports what was
-// hit, so the caller waits and tries again instead of clicking the wrong element.
-const GUARDED = ['pointerdown', 'mousedown', 'pointerup', 'mouseup', 'click', 'dblclick', 'auxclick', 'contextmenu'];
-
-function guard(el) {
-  const win = el.ownerDocument.defaultView;
-  if (win.__alqGuard) win.__alqGuard.stop();
-  const state = { verdict: null };
-  const reaches = (e) => e.composedPath().some((n) => n === el || (n.tagName === 'LABEL' && n.control === el));
-  const onEvent = (e) => {
-    if (!e.isTrusted) return;
-    if (state.verdict === null && (e.type === 'pointerdown' || e.type === 'mousedown')) {
-      state.verdict = reaches(e) ? 'ok' : describe(e.composedPath()[0]);
-    }
-    if (state.verdict !== null && state.verdict !== 'ok') {
-      e.preventDefault();
-      e.stopImmediatePropagation();
-    }
-  };
-  for (const type of GUARDED) win.addEventListener(type, onEvent, true);
-  // A guard that nobody reads back (the click opened a dialog) must not outlive the step.
-  const timer = setTimeout(() => state.stop(), 10000);
-  state.stop = () => {
-    clearTimeout(timer);
-    for (const type of GUARDED) win.removeEventListener(type, onEvent, true);
-    if (win.__alqGuard === state) delete win.__alqGuard;
-  };
-  win.__alqGuard = state;
-  return true;
+function readOnly(el) {
+  if (el.readOnly === true) return true;
+  return el.getAttribute('aria-readonly') === 'true';
 }
 
+// Whether a person could use the element right now; `need` says how much is required
+// (see `Need` in locate.rs). Answers through `done` (the script runs asynchronously).
+// What needs animation frames and scrolling is `act`, in actionable.js, which Rust
+// sends only when `need.act`.
+function probe(need) {
+  let found;
+  try {
+    found = find(need.selector);
+  } catch (e) {
+    return done({ state: 'invalid', detail: String(e && e.message || e) });
+  }
+  const count = found.length;
+  if (!count) return done({ state: 'none', count });
+  const el = found[0];
+  if (!need.visible) return done({ state: 'ok', count, el });
+  if (!visible(el)) return done({ state: 'hidden', count });
+  if (need.enabled && el.matches(':disabled')) return done({ state: 'disabled', count });
+  if (need.editable && readOnly(el)) return done({ state: 'readonly', count });
+  if (!need.act) return done({ state: 'ok', count, el });
+  return act(el, count, need);
+}
+
+// Reads back and removes the guard `probe` set (actionable.js `guard`).
 function guardResult() {
   const state = window.__alqGuard;
   if (!state) return { blocked: null };
@@ -234,7 +169,6 @@ switch (op) {
   case 'extract': return extract(input);
   case 'options': return selectOptions(input);
   case 'hasText': return pageHasText(input);
-  case 'guard': return guard(input);
   case 'guardResult': return guardResult();
   default: throw new Error('unknown alq helper ' + op);
 }

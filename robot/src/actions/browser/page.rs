@@ -12,7 +12,7 @@ use thirtyfour::prelude::*;
 
 use super::Browser;
 use super::locate::{Need, Selector, Waiter, short};
-use crate::actions::{ActionCtx, ActionError, ActionResult};
+use crate::actions::{Access, ActionCtx, ActionError, ActionResult};
 
 /// A WebDriver error as an application failure, with what was being done.
 fn failed(what: &str, error: &WebDriverError) -> ActionError {
@@ -104,13 +104,14 @@ impl Browser {
                     }
                     if !wait.pause().await? {
                         let (t, page) = (wait.timeout_text(), self.page_name().await);
-                        let still = if state == ElementState::Hidden {
-                            "visible"
+                        let (want, still) = if state == ElementState::Hidden {
+                            ("hidden", "visible")
                         } else {
-                            "in the page"
+                            ("detached", "in the page")
                         };
                         return Err(ActionError::app(format!(
-                            "element {:?} was still {still} after {t} on {page}",
+                            "timed out after {t} waiting for the element {:?} to be {want}: \
+                             it is still {still} on {page}",
                             selector.raw
                         )));
                     }
@@ -133,7 +134,7 @@ impl Browser {
         };
         let png = png.map_err(|e| failed("cannot take a screenshot (is a dialog open?)", &e))?;
         let path = match &a.path {
-            Some(path) => ctx.resolve(path.as_str()),
+            Some(path) => ctx.path("browser.screenshot", path.as_str(), Access::Write)?,
             None => loop {
                 self.screenshots += 1;
                 let path = ctx
@@ -175,8 +176,8 @@ impl Browser {
             Some(selector) => {
                 let selector = Selector::parse(selector.as_str());
                 let mut wait = Waiter::new(ctx);
-                self.act(&selector, Need::Visible, &mut wait, async |el| {
-                    el.clone().enter_frame().await
+                self.act(&selector, Need::Visible, &mut wait, async |target| {
+                    target.el.clone().enter_frame().await
                 })
                 .await?;
             }

@@ -1,7 +1,13 @@
-//! Signals between replicas. One replica alone needs none: its in-process dispatcher sees
-//! every change. With `--redis-url`, each replica publishes what other replicas must react
-//! to (a job became ready, a job was cancelled) on one Redis channel and listens to the
-//! others', so a robot parked on replica B is woken by a job created on replica A.
+//! The bus between replicas. One replica alone needs none: its in-process dispatcher and
+//! event channel see every change. With `--redis-url`, each replica publishes on one
+//! Redis channel what the others must react to, and listens to theirs: the domain events
+//! it committed (so a console on replica B sees a job created on replica A), and the
+//! dispatcher's wake-ups (a job became ready, a job was cancelled), so a robot parked on
+//! replica B is woken by a job created on replica A.
+//!
+//! Redis pub/sub is best effort: a message lost while Redis is away delays a wake-up
+//! until the dispatcher's sweep, and an event until the reader next looks at the outbox
+//! (its heartbeat), but loses nothing: the outbox is the record.
 
 use std::time::Duration;
 
@@ -15,7 +21,7 @@ use crate::config::redact_url;
 /// What one replica tells the others.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Signal {
+pub enum Message {
     /// A job can be leased (created, retried, back from a lost lease) and no robot parked
     /// on the sending replica could take it.
     JobReady {
@@ -32,34 +38,51 @@ pub enum Signal {
         /// The job.
         job_id: i64,
     },
+    /// A domain event the sending replica committed (its outbox row is stored).
+    Event(WireEvent),
+}
+
+/// A committed event as it travels between replicas.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireEvent {
+    /// The event id (its outbox row).
+    pub id: i64,
+    /// Its tenant.
+    pub tenant_id: String,
+    /// When (Unix ms).
+    pub at: i64,
+    /// Its kind's name.
+    pub event_kind: String,
+    /// What it says.
+    pub payload: serde_json::Value,
 }
 
 #[derive(Serialize, Deserialize)]
 struct Envelope {
     origin: String,
     #[serde(flatten)]
-    signal: Signal,
+    message: Message,
 }
 
 /// The sending side: a no-op without Redis.
 #[derive(Clone)]
-pub struct Fanout {
+pub struct Bus {
     origin: String,
     // A connection manager reconnects by itself when Redis restarts.
     redis: Option<(redis::aio::ConnectionManager, String)>,
 }
 
-impl Fanout {
+impl Bus {
     /// For a single replica.
-    pub fn local() -> Fanout {
-        Fanout {
+    pub fn local() -> Bus {
+        Bus {
             origin: crate::db::new_id(),
             redis: None,
         }
     }
 
     /// Connects to Redis; `channel` is shared by every replica of one deployment.
-    pub async fn redis(url: &str, channel: &str) -> anyhow::Result<Fanout> {
+    pub async fn redis(url: &str, channel: &str) -> anyhow::Result<Bus> {
         let client = redis::Client::open(url)
             .map_err(|e| anyhow::anyhow!("invalid Redis URL `{}`: {e}", redact_url(url)))?;
         // Few quick retries: a start-up against a missing Redis should fail in about a
@@ -72,26 +95,27 @@ impl Fanout {
         let connection = redis::aio::ConnectionManager::new_with_config(client, retries)
             .await
             .map_err(|e| anyhow::anyhow!("cannot connect to Redis at {}: {e}", redact_url(url)))?;
-        Ok(Fanout {
+        Ok(Bus {
             origin: crate::db::new_id(),
             redis: Some((connection, channel.to_owned())),
         })
     }
 
-    /// Whether signals leave this process.
+    /// Whether messages leave this process.
     pub fn is_shared(&self) -> bool {
         self.redis.is_some()
     }
 
-    /// Tells the other replicas. Best effort: a lost signal is caught by their periodic
-    /// sweep, so a Redis hiccup delays wake-ups but loses no job.
-    pub async fn publish(&self, signal: Signal) {
+    /// Tells the other replicas. Best effort: a lost wake-up is caught by their periodic
+    /// sweep and a lost event by their readers' next look at the outbox, so a Redis
+    /// hiccup delays, but loses nothing.
+    pub async fn publish(&self, message: Message) {
         let Some((connection, channel)) = &self.redis else {
             return;
         };
         let envelope = Envelope {
             origin: self.origin.clone(),
-            signal,
+            message,
         };
         let Ok(payload) = serde_json::to_string(&envelope) else {
             return;
@@ -114,13 +138,13 @@ impl Fanout {
             .is_ok()
     }
 
-    /// Listens to the other replicas' signals until `shutdown`, calling `handler` for
+    /// Listens to the other replicas' messages until `shutdown`, calling `handler` for
     /// each; reconnects with a growing delay when Redis goes away. Returns at once
     /// without Redis.
     pub fn listen(
         &self,
         url: &str,
-        handler: impl Fn(Signal) + Send + Sync + 'static,
+        handler: impl Fn(Message) + Send + Sync + 'static,
         shutdown: CancellationToken,
     ) -> Option<tokio::task::JoinHandle<()>> {
         let (_, channel) = self.redis.as_ref()?;
@@ -140,11 +164,11 @@ impl Fanout {
                             let Some(message) = message else { break };
                             match serde_json::from_slice::<Envelope>(message.get_payload_bytes()) {
                                 Ok(envelope) if envelope.origin != origin => {
-                                    handler(envelope.signal)
+                                    handler(envelope.message)
                                 }
                                 Ok(_) => {}
                                 Err(e) => {
-                                    tracing::warn!(error = %e, "Ignoring a malformed signal from Redis.")
+                                    tracing::warn!(error = %e, "Ignoring a malformed message from Redis.")
                                 }
                             }
                         }

@@ -1,9 +1,9 @@
-//! Signals between replicas through a real Redis.
+//! Messages between replicas through a real Redis.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use alq_control_plane::fanout::{Fanout, Signal};
+use alq_control_plane::events::{Bus, Message};
 use tokio_util::sync::CancellationToken;
 
 fn redis_url() -> Option<String> {
@@ -28,14 +28,14 @@ async fn a_signal_reaches_the_other_replica_but_not_its_sender() {
         std::process::id(),
         alq_control_plane::db::new_id()
     );
-    let a = Fanout::redis(&url, &channel).await.unwrap();
-    let b = Fanout::redis(&url, &channel).await.unwrap();
+    let a = Bus::redis(&url, &channel).await.unwrap();
+    let b = Bus::redis(&url, &channel).await.unwrap();
     assert!(a.ping().await && b.ping().await);
     let shutdown = CancellationToken::new();
-    let seen_by = |fanout: &Fanout| {
-        let seen = Arc::new(Mutex::new(Vec::<(Signal, Instant)>::new()));
+    let seen_by = |bus: &Bus| {
+        let seen = Arc::new(Mutex::new(Vec::<(Message, Instant)>::new()));
         let sink = seen.clone();
-        fanout.listen(
+        bus.listen(
             &url,
             move |s| sink.lock().unwrap().push((s, Instant::now())),
             shutdown.clone(),
@@ -44,7 +44,7 @@ async fn a_signal_reaches_the_other_replica_but_not_its_sender() {
     };
     let (seen_a, seen_b) = (seen_by(&a), seen_by(&b));
     // Subscriptions are asynchronous: publish until B hears, as a new replica would.
-    let signal = Signal::JobReady {
+    let signal = Message::JobReady {
         tenant_id: "t1".into(),
         labels: vec!["sap".into()],
         run_after: 0,
@@ -57,7 +57,7 @@ async fn a_signal_reaches_the_other_replica_but_not_its_sender() {
     }
     let (got, _) = seen_b.lock().unwrap()[0].clone();
     assert_eq!(got, signal);
-    let other = Signal::JobReady {
+    let other = Message::JobReady {
         tenant_id: "t2".into(),
         labels: vec![],
         run_after: 5,
@@ -77,18 +77,18 @@ async fn a_signal_reaches_the_other_replica_but_not_its_sender() {
 }
 
 #[tokio::test]
-async fn a_local_fanout_sends_nothing_and_an_unreachable_redis_is_a_clear_error() {
-    let local = Fanout::local();
+async fn a_local_bus_sends_nothing_and_an_unreachable_redis_is_a_clear_error() {
+    let local = Bus::local();
     assert!(!local.is_shared());
     assert!(local.ping().await);
     local
-        .publish(Signal::JobReady {
+        .publish(Message::JobReady {
             tenant_id: "t".into(),
             labels: vec![],
             run_after: 0,
         })
         .await;
-    let error = Fanout::redis("redis://127.0.0.1:1", "x")
+    let error = Bus::redis("redis://127.0.0.1:1", "x")
         .await
         .err()
         .expect("no Redis there");
@@ -98,6 +98,6 @@ async fn a_local_fanout_sends_nothing_and_an_unreachable_redis_is_a_clear_error(
             .contains("cannot connect to Redis at redis://127.0.0.1:1"),
         "{error}"
     );
-    let error = Fanout::redis("nonsense", "x").await.err().expect("bad URL");
+    let error = Bus::redis("nonsense", "x").await.err().expect("bad URL");
     assert!(error.to_string().contains("invalid Redis URL"), "{error}");
 }
