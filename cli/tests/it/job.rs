@@ -161,21 +161,58 @@ fn wait_exits_0_when_the_job_succeeds_and_1_when_it_fails_or_dies() {
     assert_eq!(job["id"], 4);
 }
 
+/// `alq job get ID --follow ARGS`, returned once it printed its first line: the job
+/// was still going when it looked, so what comes next it shows live.
+fn follow(user: &User, id: &str, args: &[&str]) -> Following {
+    let mut all = vec!["job", "get", id, "--follow"];
+    all.extend_from_slice(args);
+    let mut child = user.spawn(&all);
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (lines, first) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+            let line = line.expect("a line of output");
+            let _ = lines.send(());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    first
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the follower printed nothing");
+    Following { child, reader }
+}
+
+struct Following {
+    child: std::process::Child,
+    reader: std::thread::JoinHandle<String>,
+}
+
+impl Following {
+    fn finish(self) -> Run {
+        let mut run = User::finish(self.child);
+        run.stdout = self.reader.join().expect("the reader thread");
+        run
+    }
+}
+
 #[test]
 fn get_follow_prints_the_steps_as_they_come_and_exits_with_the_jobs_state() {
     let (server, user) = with_hello();
     let robot = server.robot(&user, "r1");
 
     let job = start(&user, &[]);
-    let following = user.spawn(&["job", "get", &id(&job), "--follow"]);
+    let following = follow(&user, &id(&job), &[]);
     let leased = robot.take();
     robot.report(&leased, &hello_events("succeeded"));
     robot.complete(
         &leased,
         json!({"outcome": "succeeded", "outputs": {"total": 42}}),
     );
-    User::finish(following).expect_code(0).stdout_has(&[
-        "Job 1 of hello: ",
+    following.finish().expect_code(0).stdout_has(&[
+        "Job 1 of hello: pending (attempt 0 of 3); following it...",
         "following it...",
         "Attempt 1 started on robot",
         "Run started (attempt 1).",
@@ -189,14 +226,14 @@ fn get_follow_prints_the_steps_as_they_come_and_exits_with_the_jobs_state() {
 
     // A failed attempt that runs again is shown, then the end: exit 1 for failed.
     let job = start(&user, &[]);
-    let following = user.spawn(&["job", "get", &id(&job), "--follow"]);
+    let following = follow(&user, &id(&job), &[]);
     let leased = robot.take();
     robot.complete(
         &leased,
         json!({"outcome": "failed", "error": {"message": "the page did not load", "type": "application"}}),
     );
     user.alq(&["job", "cancel", &id(&job)]).expect_code(0);
-    User::finish(following).expect_code(1).stdout_has(&[
+    following.finish().expect_code(1).stdout_has(&[
         "Attempt 1 failed; the job will run again. error (application): the page did not load",
         "Job 2 cancelled.",
     ]);
@@ -215,10 +252,10 @@ fn get_follow_prints_the_steps_as_they_come_and_exits_with_the_jobs_state() {
         .collect();
     assert_eq!(lines.last().unwrap()["state"], "cancelled", "{lines:?}");
     let job = start(&user, &[]);
-    let following = user.spawn(&["job", "get", &id(&job), "--follow", "--json"]);
+    let following = follow(&user, &id(&job), &["--json"]);
     let leased = robot.take();
     robot.complete(&leased, json!({"outcome": "succeeded"}));
-    let run = User::finish(following);
+    let run = following.finish();
     run.expect_code(0);
     let lines: Vec<Value> = run
         .stdout
