@@ -12,6 +12,7 @@ mod progress;
 mod remote;
 pub mod robot;
 mod robot_agent;
+mod robot_settings;
 pub mod run;
 pub mod schema;
 pub mod server;

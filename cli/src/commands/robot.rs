@@ -11,6 +11,7 @@ use serde_json::json;
 use super::output::{self, Column};
 use super::remote::{self, Outcome, Remote};
 use super::robot_agent as agent;
+use super::robot_settings::RunSettings;
 
 /// Options of `alq robot`.
 #[derive(clap::Args)]
@@ -56,36 +57,16 @@ enum Command {
     Stop(ServiceArgs),
 }
 
-/// Options of `alq robot run`.
+/// Options of `alq robot run`: every setting is a flag, an `ALQ_*` variable and a key
+/// of the robot's config file.
 #[derive(clap::Args)]
 struct RunArgs {
-    /// How many jobs to run at once (one browser each).
-    #[arg(long, env = "ALQ_ROBOT_SLOTS", default_value_t = 1)]
-    slots: u32,
-    /// On stop, how long running jobs may go on before they are cancelled, e.g. 60s.
-    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
-    grace: Duration,
-    /// WebDriver URL for every job [default: a chromedriver the robot starts].
-    #[arg(long, env = "ALQ_WEBDRIVER_URL")]
-    webdriver_url: Option<String>,
-    /// How long starting a job's browser may take on this machine, e.g. 90s, 2m, or
-    /// milliseconds; overrides every workflow's `browser.startup_timeout_ms` [default: the
-    /// workflow's, 60s unless it says otherwise].
-    #[arg(long, env = "ALQ_BROWSER_STARTUP_TIMEOUT", value_name = "DURATION",
-          value_parser = super::run::startup_timeout, allow_negative_numbers = true)]
-    browser_startup_timeout: Option<Duration>,
-    /// How many finished job folders to keep in the data folder (the newest); 0 removes
-    /// each as soon as its job is reported.
-    #[arg(long, env = "ALQ_ROBOT_KEEP_JOB_FOLDERS", default_value_t = 100)]
-    keep_job_folders: usize,
-    /// How long to keep finished job folders, e.g. 12h, 7d.
-    #[arg(long, env = "ALQ_ROBOT_KEEP_JOB_FOLDERS_FOR", default_value = "7d", value_parser = humantime::parse_duration)]
-    keep_job_folders_for: Duration,
-    /// Let workflows' file actions use only this folder (and the others given, and their
-    /// job folder). Repeatable; adds to `allow_paths` in the robot folder's config.toml.
-    /// Default: anywhere but alq's own folders.
-    #[arg(long = "allow-path", value_name = "DIR")]
-    allow_paths: Vec<PathBuf>,
+    #[command(flatten)]
+    settings: RunSettings,
+    /// The robot's TOML config file [default: config.toml in the robot folder, when
+    /// there is one].
+    #[arg(long, env = "ALQ_ROBOT_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 /// Options of the service commands.
@@ -160,17 +141,7 @@ impl Args {
 /// Runs the subcommand; exit codes as for every server command.
 pub fn run(args: Args) -> u8 {
     match args.command {
-        Command::Run(run) => agent::run(agent::RunOptions {
-            slots: run.slots,
-            grace: run.grace,
-            webdriver_url: run.webdriver_url,
-            browser_startup_timeout: run.browser_startup_timeout,
-            retention: alq_robot::agent::Retention {
-                max_age: run.keep_job_folders_for,
-                max_folders: run.keep_job_folders,
-            },
-            allow_paths: run.allow_paths,
-        }),
+        Command::Run(run) => agent::run(run.settings, run.config),
         Command::Install(a) => agent::service(agent::Service::Install, a.user),
         Command::Uninstall(a) => agent::service(agent::Service::Uninstall, a.user),
         Command::Start(a) => agent::service(agent::Service::Start, a.user),

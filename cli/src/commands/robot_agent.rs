@@ -9,6 +9,7 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::remote::{Failure, Outcome, Remote};
+use super::robot_settings::RunSettings;
 use super::{EXIT_FAILED, EXIT_UNREACHABLE, EXIT_USAGE};
 
 fn failure(error: AgentError) -> Failure {
@@ -73,46 +74,42 @@ pub async fn register(
     Ok(0)
 }
 
-/// The flags of `alq robot run`.
-pub struct RunOptions {
-    /// Jobs at once.
-    pub slots: u32,
-    /// How long running jobs may go on after a stop request.
-    pub grace: Duration,
-    /// Overrides every workflow's WebDriver URL.
-    pub webdriver_url: Option<String>,
-    /// Overrides every workflow's browser start-up budget.
-    pub browser_startup_timeout: Option<Duration>,
-    /// How long finished job folders are kept.
-    pub retention: agent::Retention,
-    /// `--allow-path` folders, added to the config file's `allow_paths`.
-    pub allow_paths: Vec<std::path::PathBuf>,
-}
-
-/// `alq robot run`: the agent until Ctrl-C or SIGTERM (logging is set up by `main`).
-pub fn run(options: RunOptions) -> u8 {
-    let dirs = robot_dir().and_then(|dir| Ok((dir, agent::robot_data_dir().map_err(failure)?)));
-    let (dir, data_dir) = match dirs {
-        Ok(dirs) => dirs,
-        Err(f) => {
-            eprintln!("error: {}", f.message);
-            return f.code;
-        }
+/// `alq robot run`: the agent until Ctrl-C or SIGTERM (logging is set up by `main`),
+/// with `given` (flags and variables) over the robot's config file.
+pub fn run(given: RunSettings, config_file: Option<std::path::PathBuf>) -> u8 {
+    let fail = |f: Failure| {
+        eprintln!("error: {}", f.message);
+        f.code
     };
-    let file = match agent::RobotConfig::load(&dir) {
-        Ok(file) => file,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_USAGE;
-        }
+    let dir = match robot_dir() {
+        Ok(dir) => dir,
+        Err(f) => return fail(f),
     };
-    let mut allow_paths = file.allow_paths.clone();
-    for path in options.allow_paths {
+    let from_file = match RunSettings::file(config_file, &dir) {
+        Some(path) => match RunSettings::from_file(&path) {
+            Ok(settings) => settings,
+            Err(message) => return fail(Failure::usage(message)),
+        },
+        None => RunSettings::default(),
+    };
+    let settings = given.over(from_file);
+    let data_dir = match settings.data_dir {
+        Some(dir) => dir,
+        None => match agent::robot_data_dir() {
+            Ok(dir) => dir,
+            Err(e) => return fail(failure(e)),
+        },
+    };
+    // The file's folders are absolute already; the ones given are taken from here.
+    let mut allow_paths = Vec::with_capacity(settings.allow_paths.len());
+    for path in settings.allow_paths {
         match std::path::absolute(&path) {
             Ok(path) => allow_paths.push(path),
             Err(e) => {
-                eprintln!("error: --allow-path {}: {e}", path.display());
-                return EXIT_USAGE;
+                return fail(Failure::usage(format!(
+                    "--allow-path {}: {e}",
+                    path.display()
+                )));
             }
         }
     }
@@ -123,13 +120,11 @@ pub fn run(options: RunOptions) -> u8 {
     let config = AgentConfig {
         dir,
         data_dir,
-        retention: options.retention,
-        slots: options.slots,
-        grace: options.grace,
-        webdriver_url: options.webdriver_url,
-        browser_startup_timeout: options
-            .browser_startup_timeout
-            .or(file.browser_startup_timeout()),
+        retention: settings.retention,
+        slots: settings.slots,
+        grace: settings.grace,
+        webdriver_url: settings.webdriver_url,
+        browser_startup_timeout: settings.browser_startup_timeout,
         allow_paths,
     };
     let result = runtime.block_on(async move {
@@ -196,7 +191,10 @@ fn when(at: chrono::DateTime<chrono::Utc>) -> String {
 /// refuses the robot's token, 3 when it cannot be reached (2: not registered).
 pub async fn status(as_json: bool) -> Outcome {
     let dir = robot_dir()?;
-    let data_dir = agent::robot_data_dir().map_err(failure)?;
+    let data_dir = match RunSettings::data_dir_without_flags(&dir) {
+        Some(dir) => dir,
+        None => agent::robot_data_dir().map_err(failure)?,
+    };
     let identity = Identity::load(&dir).map_err(failure)?;
     let reach = reach(&identity).await;
     let state = agent::state::read(&dir);

@@ -17,6 +17,7 @@ mod navigation;
 mod package;
 mod paths;
 mod robot_agent;
+mod robot_config;
 mod robot_disabled;
 mod robot_ops;
 mod robot_paths;

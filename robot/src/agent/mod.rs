@@ -22,7 +22,6 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-pub use config::RobotConfig;
 pub use folders::Retention;
 pub use identity::{Identity, robot_data_dir, robot_dir};
 pub use register::{Registration, register};
@@ -53,14 +52,6 @@ pub enum AgentError {
         path: PathBuf,
         /// Why.
         source: std::io::Error,
-    },
-    /// The robot's config file is not valid.
-    #[error("{}: {message}", .path.display())]
-    Config {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
     },
     /// The URL or the CA certificate.
     #[error(transparent)]
